@@ -1,0 +1,321 @@
+"""Loss profiling: train briefly on every candidate order and rank the orders.
+
+``profile_orders`` vmaps the *whole* training run (init, data, ``lax.scan``
+over steps) over a fixed-size chunk of orders, pads the last chunk and loops
+over chunks, so one profile compiles once whatever the number of orders, and
+later profiles with the same task, config and chunk shape compile not at all.
+
+Dimension letters: O orders, C orders per chunk, L target length, T steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from absl import logging
+import jax
+import numpy as np
+
+from lopro import orders as orders_lib
+from lopro import tasks as tasks_lib
+from lopro import train as train_lib
+
+MODES = ('independent', 'mixture')
+SCORES = ('final', 'auc', 'slope')
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileConfig(train_lib.TrainConfig):
+  """How orders are profiled. Inherits model/optimiser fields of TrainConfig.
+
+  Attributes:
+    mode: 'independent' (one model per order, vmapped) or 'mixture' (one
+      model trained on a mixture of all orders, as in the paper).
+    chunk_size: most orders trained at once; bounds memory.
+    common_random_numbers: every order gets the same init and data stream,
+      so loss differences come from the order alone.
+    score: 'final' (mean loss over the last ``score_fraction`` of steps),
+      'auc' (mean over all steps), 'slope' (mean of the first
+      ``score_fraction`` minus mean of the last, negated so lower is better),
+      or a callable ``losses float[O, T] -> scores float[O]``.
+    score_fraction: share of steps the 'final' and 'slope' scores average.
+  """
+  mode: str = 'independent'
+  chunk_size: int = 256
+  common_random_numbers: bool = True
+  score: str | ScoreFn = 'final'
+  score_fraction: float = 0.1
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.mode not in MODES:
+      raise ValueError(f'mode must be one of {MODES}, got {self.mode!r}')
+    if (isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int)
+        or self.chunk_size <= 0):
+      raise ValueError(
+          f'chunk_size must be a positive int, got {self.chunk_size!r}')
+    if not callable(self.score) and self.score not in SCORES:
+      raise ValueError(f'score must be one of {SCORES} or a callable, '
+                       f'got {self.score!r}')
+    if not 0.0 < self.score_fraction <= 1.0:
+      raise ValueError(
+          f'score_fraction must be in (0, 1], got {self.score_fraction!r}')
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+  """What a progress callback is told after every chunk."""
+  chunk: int
+  num_chunks: int
+  orders_done: int
+  num_orders: int
+  elapsed_s: float
+  orders_per_s: float
+  eta_s: float
+
+
+@dataclasses.dataclass
+class Profile:
+  """Result of ``profile_orders``; plain numpy, serialisable with to_dict().
+
+  Attributes:
+    perms: int64[O, L], the profiled orders.
+    losses: float32[O, T], training loss of every order at every step.
+    scores: float32[O], lower is friendlier; +inf for NaN/inf losses.
+    ranking: int64[O], indices into ``perms``, best first.
+    nonfinite: int64[N], indices of orders whose losses were not finite.
+    task: the task's name.
+    config: the ProfileConfig used.
+    seed: the seed used.
+    timings: compile_s, run_s, total_s, orders_per_s, order_steps_per_s.
+  """
+  perms: np.ndarray
+  losses: np.ndarray
+  scores: np.ndarray
+  ranking: np.ndarray
+  nonfinite: np.ndarray
+  task: str
+  config: ProfileConfig
+  seed: int
+  timings: dict[str, float]
+
+  @property
+  def best(self) -> np.ndarray:
+    """int64[L], the friendliest order."""
+    return self.perms[self.ranking[0]]
+
+  def rank_of(self, order) -> int:
+    """0-based rank of ``order`` (which must be among ``perms``)."""
+    order = np.asarray(order)
+    hits = np.flatnonzero(np.all(self.perms == order, axis=1))
+    if hits.size == 0:
+      raise ValueError(f'order {order.tolist()} was not profiled')
+    return int(np.flatnonzero(self.ranking == hits[0])[0])
+
+  def to_dict(self) -> dict[str, Any]:
+    config = dataclasses.asdict(self.config)
+    if callable(config['score']):
+      config['score'] = getattr(config['score'], '__name__', 'callable')
+    return dict(task=self.task, seed=self.seed, config=config,
+                perms=self.perms.tolist(), scores=self.scores.tolist(),
+                ranking=self.ranking.tolist(),
+                nonfinite=self.nonfinite.tolist(), timings=self.timings)
+
+
+def score_losses(losses: np.ndarray, score: str | ScoreFn = 'final',
+                 fraction: float = 0.1) -> np.ndarray:
+  """One number per order from its loss curve; lower is friendlier.
+
+  Args:
+    losses: float[O, T].
+    score: 'final', 'auc', 'slope' or a callable (see ProfileConfig).
+    fraction: share of steps that 'final' and 'slope' average.
+
+  Returns:
+    float32[O]; +inf wherever an order's losses are not all finite, or its
+    score is not finite.
+  """
+  losses = np.asarray(losses, dtype=np.float64)
+  if losses.ndim != 2 or losses.shape[1] == 0:
+    raise ValueError(f'losses must be float[O, T] with T > 0, got shape '
+                     f'{losses.shape}')
+  window = max(1, int(round(fraction * losses.shape[1])))
+  with np.errstate(invalid='ignore', over='ignore'):
+    if callable(score):
+      scores = np.asarray(score(losses), dtype=np.float64)
+      if scores.shape != losses.shape[:1]:
+        raise ValueError(f'score callable returned shape {scores.shape}, '
+                         f'expected {losses.shape[:1]}')
+    elif score == 'final':
+      scores = losses[:, -window:].mean(axis=1)
+    elif score == 'auc':
+      scores = losses.mean(axis=1)
+    elif score == 'slope':
+      # The early drop, first window minus last window; a larger drop is
+      # friendlier, so it is negated.
+      scores = losses[:, -window:].mean(axis=1) - losses[:, :window].mean(
+          axis=1)
+    else:
+      raise ValueError(f'unknown score {score!r}; expected one of {SCORES} '
+                       'or a callable')
+  bad = ~np.all(np.isfinite(losses), axis=1) | ~np.isfinite(scores)
+  return np.where(bad, np.inf, scores).astype(np.float32)
+
+
+def rank_scores(scores: np.ndarray) -> np.ndarray:
+  """Indices best first; NaN and +inf last, ties kept in input order."""
+  scores = np.where(np.isnan(scores), np.inf, scores)
+  return np.argsort(scores, kind='stable')
+
+
+def resolve_task(task: str | tasks_lib.Task, length: int) -> tasks_lib.Task:
+  """Returns the Task for a name (built at ``length``) or checks a Task."""
+  if isinstance(task, tasks_lib.Task):
+    if task.length != length:
+      raise ValueError(f'perms have length {length} but task {task.name!r} '
+                       f'has length {task.length}')
+    return task
+  if isinstance(task, str):
+    return tasks_lib.get_task(task, length=length)
+  raise ValueError(f'task must be a task name or a lopro.Task, got '
+                   f'{type(task).__name__}')
+
+
+def chunk_shape(num_orders: int, chunk_size: int) -> int:
+  """Orders per compiled chunk: the next power of two, capped at chunk_size.
+
+  Few distinct shapes keep compiles rare across profiles of varying size
+  (search stages), without padding 16 orders up to a chunk of 256.
+  """
+  return min(chunk_size, 1 << max(0, (num_orders - 1).bit_length()))
+
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+def _compiled_chunk(task: tasks_lib.Task, config: ProfileConfig, chunk: int):
+  """The compiled ``(key, keys, orders int32[C, L]) -> losses float32[C, T]``.
+
+  With common random numbers the single ``key`` drives every order and
+  ``keys`` is ignored; otherwise ``keys[c]`` drives order ``c``. Compiled
+  once per (task, config, chunk) and kept.
+
+  Returns:
+    (compiled function, seconds spent compiling now: 0 when cached).
+  """
+  train_config = train_lib.TrainConfig(
+      **{f.name: getattr(config, f.name)
+         for f in dataclasses.fields(train_lib.TrainConfig)})
+  cache_key = (task, train_config, config.common_random_numbers, chunk)
+  if cache_key in _COMPILED:
+    return _COMPILED[cache_key], 0.0
+  train = train_lib.make_train(task, train_config)
+  if config.common_random_numbers:
+    def chunk_fn(key, keys, perms):
+      del keys
+      return jax.vmap(train, in_axes=(None, 0))(key, perms)
+  else:
+    def chunk_fn(key, keys, perms):
+      del key
+      return jax.vmap(train)(keys, perms)
+  start = time.perf_counter()
+  key = jax.random.key(0)
+  compiled = jax.jit(chunk_fn).lower(
+      key, jax.random.split(key, chunk),
+      jax.ShapeDtypeStruct((chunk, task.length), np.int32)).compile()
+  _COMPILED[cache_key] = compiled
+  return compiled, time.perf_counter() - start
+
+
+def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
+                   config: ProfileConfig | None = None, seed: int = 0,
+                   mode: str | None = None,
+                   callback: Callable[[Progress], None] | None = None
+                   ) -> Profile:
+  """Trains a small transformer briefly on every order and ranks the orders.
+
+  Args:
+    perms: int[O, L], each row a permutation of ``0..L-1``; the model emits
+      ``y[perm]``.
+    task: a task name (built at length L with ``lopro.get_task``) or a Task.
+    config: a ProfileConfig; defaults to ``ProfileConfig()``.
+    seed: root seed; every order gets the same init and data stream when
+      ``config.common_random_numbers`` (the default).
+    mode: overrides ``config.mode``: 'independent' or 'mixture'.
+    callback: called with a ``Progress`` after every chunk.
+
+  Returns:
+    A Profile with losses float32[O, T], scores float32[O] and ranking [O].
+
+  Raises:
+    ValueError: perms that are not permutations, an empty batch, a task the
+      length does not fit, an unknown task or mode, a bad config.
+    NotImplementedError: mode='mixture' (issue #5).
+
+  References:
+    Sato, Kawamoto & Kera, arXiv 2506.23875, §4 (loss profiling).
+  """
+  start = time.perf_counter()
+  config = ProfileConfig() if config is None else config
+  if not isinstance(config, ProfileConfig):
+    raise ValueError(f'config must be a ProfileConfig, got '
+                     f'{type(config).__name__}')
+  if mode is not None:
+    if mode not in MODES:
+      raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    config = dataclasses.replace(config, mode=mode)
+  if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    raise ValueError(f'seed must be an int, got {seed!r}')
+  perms = orders_lib.validate_orders(perms)
+  task = resolve_task(task, perms.shape[1])
+  if config.mode == 'mixture':
+    raise NotImplementedError(
+        "mode='mixture' (one model on a mixture of orders) is issue #5 and "
+        "not implemented yet; use mode='independent'")
+
+  num_orders = perms.shape[0]
+  chunk = chunk_shape(num_orders, config.chunk_size)
+  compiled, compile_s = _compiled_chunk(task, config, chunk)
+  key = jax.random.key(seed)
+  order_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
+      np.arange(num_orders))
+
+  num_chunks = -(-num_orders // chunk)
+  losses = np.empty((num_orders, config.steps), np.float32)
+  run_start = time.perf_counter()
+  for c in range(num_chunks):
+    lo, hi = c * chunk, min((c + 1) * chunk, num_orders)
+    # Pad the last chunk with copies of its first order; they are dropped.
+    index = np.concatenate([np.arange(lo, hi),
+                            np.full(chunk - (hi - lo), lo)])
+    out = compiled(key, order_keys[index], perms[index].astype(np.int32))
+    losses[lo:hi] = np.asarray(out)[:hi - lo]
+    elapsed = time.perf_counter() - run_start
+    rate = hi / elapsed
+    info = Progress(chunk=c + 1, num_chunks=num_chunks, orders_done=hi,
+                    num_orders=num_orders, elapsed_s=elapsed,
+                    orders_per_s=rate, eta_s=(num_orders - hi) / rate)
+    logging.info('profile %s: chunk %d/%d, %d/%d orders, %.1f orders/s, '
+                 'ETA %.0fs', task.name, info.chunk, num_chunks, hi,
+                 num_orders, rate, info.eta_s)
+    if callback is not None:
+      callback(info)
+  run_s = time.perf_counter() - run_start
+
+  scores = score_losses(losses, config.score, config.score_fraction)
+  nonfinite = np.flatnonzero(~np.all(np.isfinite(losses), axis=1))
+  if nonfinite.size:
+    logging.warning('profile %s: %d orders had non-finite losses; they rank '
+                    'last', task.name, nonfinite.size)
+  total_s = time.perf_counter() - start
+  timings = dict(compile_s=compile_s, run_s=run_s, total_s=total_s,
+                 orders_per_s=num_orders / run_s,
+                 order_steps_per_s=num_orders * config.steps / run_s)
+  return Profile(perms=perms, losses=losses, scores=scores,
+                 ranking=rank_scores(scores), nonfinite=nonfinite,
+                 task=task.name, config=config, seed=int(seed),
+                 timings=timings)
