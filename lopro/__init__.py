@@ -1,0 +1,40 @@
+"""lopro: find learning-friendly generation orders by loss profiling.
+
+    import lopro
+    task = lopro.get_task('relu', length=8)
+    prof = lopro.profile_orders(perms, task='relu')   # perms int[O, L]
+    prof.losses, prof.scores, prof.ranking
+
+References: Sato, Kawamoto & Kera, "Discovering Learning-Friendly Generation
+Orders for Sequential Computation", arXiv 2506.23875.
+"""
+
+from lopro import orders
+from lopro.profile import Profile
+from lopro.profile import ProfileConfig
+from lopro.profile import profile_orders
+from lopro.profile import score_losses
+from lopro.tasks import chain_task
+from lopro.tasks import function_task
+from lopro.tasks import get_task
+from lopro.tasks import Task
+from lopro.tasks import task_names
+from lopro.train import make_train
+from lopro.train import TrainConfig
+
+__version__ = '0.1.0'
+
+__all__ = (
+    'Profile',
+    'ProfileConfig',
+    'Task',
+    'TrainConfig',
+    'chain_task',
+    'function_task',
+    'get_task',
+    'make_train',
+    'orders',
+    'profile_orders',
+    'score_losses',
+    'task_names',
+)

@@ -61,3 +61,52 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
   buffer = io.BytesIO()
   np.savez_compressed(buffer, **arrays)
   atomic_write_bytes(path, buffer.getvalue())
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def save_figure(fig, path: str) -> None:
+  """Saves a matplotlib figure as PNG atomically and closes it."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format='png', dpi=110, bbox_inches='tight')
+  _pyplot().close(fig)
+  atomic_write_bytes(path, buffer.getvalue())
+
+
+def plot_profile(losses: np.ndarray, scores: np.ndarray,
+                 labels: dict[int, str], path: str, title: str = '') -> None:
+  """Loss curves (named orders in colour) and the sorted scores, as a PNG.
+
+  Args:
+    losses: float[O, T] training losses.
+    scores: float[O], lower is friendlier (+inf allowed).
+    labels: row index -> name for the orders to draw in colour.
+    path: PNG file to write.
+    title: figure title.
+  """
+  plt = _pyplot()
+  fig, (ax_curve, ax_rank) = plt.subplots(1, 2, figsize=(11, 4))
+  steps = np.arange(1, losses.shape[1] + 1)
+  for row in range(losses.shape[0]):
+    if row not in labels:
+      ax_curve.plot(steps, losses[row], color='0.75', lw=0.6)
+  for row, name in labels.items():
+    ax_curve.plot(steps, losses[row], lw=1.8, label=name)
+  ax_curve.set(xlabel='step', ylabel='training loss', yscale='log',
+               title='loss curves (grey: other orders)')
+  ax_curve.legend(fontsize=8)
+  order = np.argsort(np.where(np.isfinite(scores), scores, np.inf),
+                     kind='stable')
+  finite = np.where(np.isfinite(scores), scores, np.nan)
+  colors = ['C%d' % list(labels).index(i) if i in labels else '0.6'
+            for i in order]
+  ax_rank.bar(np.arange(len(order)), finite[order], color=colors)
+  ax_rank.set(xlabel='rank', ylabel='score (lower is friendlier)',
+              title='scores, best first')
+  fig.suptitle(title)
+  save_figure(fig, path)

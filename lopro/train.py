@@ -51,12 +51,12 @@ class TrainConfig:
     grad_clip: global-norm gradient clipping; 0 disables it.
   """
   num_layers: int = 1
-  width: int = 64
+  width: int = 32
   num_heads: int = 2
   mlp_ratio: int = 4
   dropout: float = 0.0
   steps: int = 300
-  batch_size: int = 64
+  batch_size: int = 32
   learning_rate: float = 3e-3
   lr_schedule: str = 'constant'
   warmup_steps: int = 20
