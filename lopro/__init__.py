@@ -14,6 +14,11 @@ from lopro.profile import Profile
 from lopro.profile import ProfileConfig
 from lopro.profile import profile_orders
 from lopro.profile import score_losses
+from lopro.search import hierarchical_budget
+from lopro.search import run_search
+from lopro.search import search_order
+from lopro.search import SearchConfig
+from lopro.search import SearchResult
 from lopro.tasks import chain_task
 from lopro.tasks import function_task
 from lopro.tasks import get_task
@@ -27,14 +32,19 @@ __version__ = '0.1.0'
 __all__ = (
     'Profile',
     'ProfileConfig',
+    'SearchConfig',
+    'SearchResult',
     'Task',
     'TrainConfig',
     'chain_task',
     'function_task',
     'get_task',
+    'hierarchical_budget',
     'make_train',
     'orders',
     'profile_orders',
+    'run_search',
+    'search_order',
     'score_losses',
     'task_names',
 )

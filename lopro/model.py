@@ -72,6 +72,9 @@ class Transformer(nn.Module):
       float32[B, num_outputs, V] logits of the last ``num_outputs`` positions.
     """
     n = tokens.shape[-1]
+    if not 1 <= num_outputs <= n:
+      raise ValueError(f'num_outputs must be in 1..{n} (the sequence length), '
+                       f'got {num_outputs}')
     h = nn.Embed(self.vocab_size, self.width, name='token_embed')(tokens)
     pos = nn.Embed(self.max_len, self.width, name='pos_embed')(jnp.arange(n))
     h = nn.Dropout(self.dropout, deterministic=deterministic)(h + pos)

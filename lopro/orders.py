@@ -28,6 +28,8 @@ def _as_int_array(orders, what: str) -> np.ndarray:
     array = np.asarray(orders)
   except ValueError as e:  # ragged nested lists
     raise ValueError(f'{what} must be a rectangular int array: {e}') from None
+  if array.size == 0 and array.dtype == np.float64:
+    array = array.astype(np.int64)  # np.asarray([]) is float64: say "empty"
   if array.dtype == object:
     raise ValueError(f'{what} must be a rectangular int array, got ragged '
                      'or non-numeric input')
@@ -88,6 +90,8 @@ def validate_orders(orders, length: int | None = None) -> np.ndarray:
       row that is not a permutation (the message names the row).
   """
   array = _as_int_array(orders, 'perms')
+  if array.ndim <= 1 and array.size == 0:
+    raise ValueError('perms is an empty batch: give at least one order')
   if array.ndim != 2:
     raise ValueError(f'perms must be 2-D int[O, L], got shape {array.shape}')
   if array.shape[0] == 0:

@@ -23,6 +23,8 @@ def to_jsonable(obj: Any) -> Any:
     return [to_jsonable(v) for v in obj]
   if isinstance(obj, np.ndarray):
     return to_jsonable(obj.tolist())
+  if isinstance(obj, np.bool_):
+    return bool(obj)
   if isinstance(obj, np.integer):
     return int(obj)
   if isinstance(obj, np.floating):
@@ -39,6 +41,9 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
   fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
                              suffix=os.path.basename(path))
   try:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; match a plain open()
     with os.fdopen(fd, 'wb') as f:
       f.write(data)
       f.flush()
@@ -108,5 +113,36 @@ def plot_profile(losses: np.ndarray, scores: np.ndarray,
   ax_rank.bar(np.arange(len(order)), finite[order], color=colors)
   ax_rank.set(xlabel='rank', ylabel='score (lower is friendlier)',
               title='scores, best first')
+  fig.suptitle(title)
+  save_figure(fig, path)
+
+
+def plot_search(stage_names: list[str], best_scores: list[float],
+                order: np.ndarray, friendly: np.ndarray | None, path: str,
+                title: str = '') -> None:
+  """Best score per profiling run, and the found order against the friendly.
+
+  Args:
+    stage_names: name of every profiling run, in sequence.
+    best_scores: the best score of each run.
+    order: int[L], the discovered order.
+    friendly: int[L] known friendly order, or None.
+    path: PNG file to write.
+    title: figure title.
+  """
+  plt = _pyplot()
+  fig, (ax_run, ax_order) = plt.subplots(1, 2, figsize=(12, 4.2))
+  runs = np.arange(len(best_scores))
+  ax_run.plot(runs, best_scores, 'o-')
+  ax_run.set_xticks(runs)
+  ax_run.set_xticklabels(stage_names, rotation=60, ha='right', fontsize=7)
+  ax_run.set(ylabel='best score in the run', title='search stages')
+  slots = np.arange(len(order))
+  ax_order.plot(slots, order, 'o-', label='discovered', lw=2)
+  if friendly is not None:
+    ax_order.plot(slots, friendly, 's--', label='friendly', alpha=0.7)
+  ax_order.set(xlabel='generation step', ylabel='target slot emitted',
+               title='order: which slot is emitted at each step')
+  ax_order.legend()
   fig.suptitle(title)
   save_figure(fig, path)

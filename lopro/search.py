@@ -59,7 +59,9 @@ import jax
 import numpy as np
 
 from lopro import orders as orders_lib
+from lopro import profile as profile_lib
 from lopro import results
+from lopro import tasks as tasks_lib
 
 METHODS = ('hierarchical', 'random', 'exhaustive', 'evolution')
 INITS = ('random', 'structured')
@@ -932,3 +934,71 @@ def run_search(score_fn: ScoreFn, length: int, *,
   if state_path is not None:
     prof.write_state(result)
   return result
+
+
+# --------------------------------------------------------------------------
+# Bound to the loss profiler.
+# --------------------------------------------------------------------------
+
+
+def profile_fingerprint(task: tasks_lib.Task,
+                        profile_config: profile_lib.ProfileConfig
+                        ) -> dict[str, Any]:
+  """What a search's scores depend on, as JSON: the task and profile config."""
+  config = dataclasses.asdict(profile_config)
+  if callable(config['score']):
+    config['score'] = getattr(config['score'], '__qualname__', 'callable')
+  return {'task': task.name, 'task_length': task.length,
+          'task_params': dict(task.params), 'profile_config': config}
+
+
+def search_order(task: str | tasks_lib.Task, *, length: int = 8,
+                 method: str = 'hierarchical',
+                 config: SearchConfig | None = None,
+                 profile_config: profile_lib.ProfileConfig | None = None,
+                 seed: int = 0, checkpoint_dir: str | None = None,
+                 callback: Callable[[StageRecord], None] | None = None
+                 ) -> SearchResult:
+  """Finds a learning-friendly order of ``task`` by loss profiling.
+
+  Every profiling run of the search is ``profile_orders`` on its candidates
+  with ``profile_config`` and the same ``seed``, so with common random
+  numbers (the default) an order gets the same score in every run.
+
+  Args:
+    task: a task name (built at ``length``) or a Task.
+    length: L when ``task`` is a name; ignored for a Task.
+    method: 'hierarchical' (the paper's), 'random', 'exhaustive' (L <= 7)
+      or 'evolution'; the baselines get the hierarchical method's budget of
+      order-profiles unless ``config.budget`` says otherwise.
+    config: SearchConfig; None for the defaults.
+    profile_config: ProfileConfig of every profiling run; None for defaults.
+    seed: seed of the search and of every profile.
+    checkpoint_dir: if set, the search is resumable there (``run_search``).
+    callback: called with each StageRecord after its profiling run.
+
+  Returns:
+    A SearchResult; ``order`` is the discovered order.
+
+  References:
+    Sato, Kawamoto & Kera, arXiv 2506.23875, §4.
+  """
+  if isinstance(task, str):
+    task = tasks_lib.get_task(task, length=length)
+  elif not isinstance(task, tasks_lib.Task):
+    raise ValueError(f'task must be a task name or a lopro.Task, got '
+                     f'{type(task).__name__}')
+  profile_config = (profile_lib.ProfileConfig() if profile_config is None
+                    else profile_config)
+  if not isinstance(profile_config, profile_lib.ProfileConfig):
+    raise ValueError(f'profile_config must be a ProfileConfig, got '
+                     f'{type(profile_config).__name__}')
+
+  def score_fn(perms: np.ndarray) -> np.ndarray:
+    return profile_lib.profile_orders(perms, task, config=profile_config,
+                                      seed=seed).scores
+
+  return run_search(score_fn, task.length, method=method, config=config,
+                    seed=seed, checkpoint_dir=checkpoint_dir,
+                    fingerprint=profile_fingerprint(task, profile_config),
+                    callback=callback)

@@ -69,6 +69,10 @@ class TrainConfig:
     if self.width % self.num_heads:
       raise ValueError(f'num_heads={self.num_heads} must divide '
                        f'width={self.width}')
+    for name in ('dropout', 'learning_rate', 'weight_decay', 'grad_clip'):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f'{name} must be a number, got {value!r}')
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f'dropout must be in [0, 1), got {self.dropout!r}')
     if not self.learning_rate > 0:
