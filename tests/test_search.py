@@ -516,3 +516,60 @@ def test_corrupt_or_mismatched_checkpoint_is_refused(tmp_path):
   with pytest.raises(ValueError, match='corrupt or does not match'):
     search.run_search(f, 6, checkpoint_dir=str(tmp_path / 'b'))
   assert math.isfinite(search.run_search(f, 6).score)
+
+
+_SLOW_SEARCH = r'''
+import sys, time
+import numpy as np
+from lopro import search
+h = np.random.default_rng(1007).permutation(8)
+inv = np.argsort(h)
+def score(perms):
+  time.sleep(0.2)
+  pos = inv[perms]
+  return (np.diff(pos, axis=1) != 1).sum(axis=1).astype(float)
+search.run_search(score, 8, seed=3, checkpoint_dir=sys.argv[1],
+                  fingerprint={'task': 'slow-synthetic'})
+'''
+
+
+def test_sigkill_and_resume_gives_the_uninterrupted_result(tmp_path):
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  directory = str(tmp_path / 'ckpt')
+  path = os.path.join(directory, search.STATE_FILE)
+  proc = subprocess.Popen([sys.executable, '-c', _SLOW_SEARCH, directory])
+  try:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+      try:
+        with open(path) as f:
+          if len(json.load(f)['calls']) >= 3:
+            break
+      except (OSError, ValueError):
+        pass
+      time.sleep(0.05)
+    else:
+      pytest.fail('the search never wrote 3 profiling runs')
+    os.kill(proc.pid, signal.SIGKILL)
+  finally:
+    proc.kill()
+    proc.wait(timeout=30)
+  with open(path) as f:
+    state = json.load(f)  # a SIGKILL never leaves a half-written state
+  assert not state['done'] and len(state['calls']) >= 3
+
+  h = np.random.default_rng(1007).permutation(8)
+  inv = np.argsort(h)
+  scorer = Recorder(
+      lambda p: (np.diff(inv[p], axis=1) != 1).sum(axis=1).astype(float))
+  resumed = search.run_search(scorer, 8, seed=3, checkpoint_dir=directory,
+                              fingerprint={'task': 'slow-synthetic'})
+  straight = search.run_search(scorer.fn, 8, seed=3,
+                               fingerprint={'task': 'slow-synthetic'})
+  np.testing.assert_array_equal(resumed.order, straight.order)
+  assert resumed.num_profiled == straight.num_profiled
+  # At most the run in flight was lost: the logged runs were not redone.
+  assert len(scorer.calls) == len(straight.history) - len(state['calls'])
