@@ -946,6 +946,8 @@ def profile_fingerprint(task: tasks_lib.Task,
                         ) -> dict[str, Any]:
   """What a search's scores depend on, as JSON: the task and profile config."""
   config = dataclasses.asdict(profile_config)
+  # Performance knobs do not change scores: a search may resume with others.
+  del config['chunk_size'], config['vmap_group']
   if callable(config['score']):
     config['score'] = getattr(config['score'], '__qualname__', 'callable')
   return {'task': task.name, 'task_length': task.length,

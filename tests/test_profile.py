@@ -203,3 +203,14 @@ def test_bad_task_and_config_rejected():
 def test_config_validation(field, value, match):
   with pytest.raises(ValueError, match=match):
     lopro.ProfileConfig(**{field: value})
+
+
+def test_vmap_group_does_not_change_results():
+  perms = _perms(5, 6, seed=9)
+  whole = lopro.profile_orders(
+      perms, 'relu', config=dataclasses.replace(TINY, vmap_group=8))
+  grouped = lopro.profile_orders(
+      perms, 'relu', config=dataclasses.replace(TINY, vmap_group=2))
+  np.testing.assert_allclose(grouped.losses, whole.losses, rtol=1e-4)
+  with pytest.raises(ValueError, match='vmap_group must be a positive int'):
+    lopro.ProfileConfig(vmap_group=0)
