@@ -573,3 +573,16 @@ def test_sigkill_and_resume_gives_the_uninterrupted_result(tmp_path):
   assert resumed.num_profiled == straight.num_profiled
   # At most the run in flight was lost: the logged runs were not redone.
   assert len(scorer.calls) == len(straight.history) - len(state['calls'])
+
+
+def test_real_search_recovers_relu_friendly_order_at_l6():
+  import lopro  # pylint: disable=g-import-not-at-top
+  # A short search: depth 3 (24 orders per global run) and two local passes,
+  # each order profiled for 150 steps of the default explorer.
+  result = lopro.search_order(
+      'relu', length=6, seed=0,
+      config=search.SearchConfig(depth=3, local_rounds=2),
+      profile_config=lopro.ProfileConfig(steps=150))
+  np.testing.assert_array_equal(result.order, np.arange(6))
+  assert result.local_optimum
+  assert result.num_profiled == sum(len(r.candidates) for r in result.history)
