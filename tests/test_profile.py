@@ -214,3 +214,14 @@ def test_vmap_group_does_not_change_results():
   np.testing.assert_allclose(grouped.losses, whole.losses, rtol=1e-4)
   with pytest.raises(ValueError, match='vmap_group must be a positive int'):
     lopro.ProfileConfig(vmap_group=0)
+
+
+def test_user_task_from_a_plain_python_function_is_profiled():
+  task = lopro.chain_task('mulmod', lambda x, y: (x * y + 3) % 10, length=5,
+                          input_range=(0, 9), target_range=(0, 9))
+  prof = lopro.profile_orders(_perms(5, 3), task, config=TINY)
+  assert prof.task == 'mulmod' and prof.losses.shape == (3, TINY.steps)
+  assert np.all(np.isfinite(prof.scores))
+  # The vocabulary follows the task's ranges: 10 input values, SEP and 10
+  # targets; the first loss is near log(10) from a fresh head.
+  assert abs(prof.losses[0, 0] - np.log(10)) < 0.7
