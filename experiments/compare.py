@@ -32,6 +32,9 @@ _PARAMS = flags.DEFINE_list('task_params', [],
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 _METHODS = flags.DEFINE_list('methods', ['hierarchical', 'random'],
                              'Search methods to compare.')
+_INSERTION_ROUNDS = flags.DEFINE_integer(
+    'insertion_rounds', 0, 'Beyond the paper: rounds of single-slot insertion '
+    'moves after the local stage (0 = the paper\'s search).')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/lopro_compare',
                                'Checkpoints (resumable).')
 _OUTPUT = flags.DEFINE_string('output', None,
@@ -46,7 +49,7 @@ def main(argv):
   params = {k: int(v) for k, v in (p.split('=') for p in _PARAMS.value)}
   task = lopro.get_task(_TASK.value, length=_LENGTH.value, **params)
   profile_config = lopro.ProfileConfig()
-  config = lopro.SearchConfig()
+  config = lopro.SearchConfig(insertion_rounds=_INSERTION_ROUNDS.value)
   friendly = task.friendly_order
   rows = []
   for seed in map(int, _SEEDS.value):
@@ -74,7 +77,8 @@ def main(argv):
                    rows[-1]['order_string'], res.score, friendly_score)
 
   lines = [f'Task {task.name} L={task.length} {params or ""}; profile '
-           f'config = ProfileConfig() defaults; device '
+           f'config = ProfileConfig() defaults; insertion_rounds = '
+           f'{config.insertion_rounds}; device '
            f'{jax.devices()[0].device_kind}.', '',
            '| method | seed | discovered order | = friendly | Kendall to '
            'friendly | score | friendly\'s score | order-profiles | '

@@ -49,6 +49,9 @@ _LAYERS = flags.DEFINE_integer('layers', lopro.ProfileConfig.num_layers,
 _BATCH_SIZE = flags.DEFINE_integer('batch_size',
                                    lopro.ProfileConfig.batch_size,
                                    'Batch size of the profiling runs.')
+_INSERTION_ROUNDS = flags.DEFINE_integer(
+    'insertion_rounds', 0, 'Beyond the paper: rounds of single-slot insertion '
+    'moves after the local stage (0 = the paper\'s search).')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -80,7 +83,8 @@ def main(argv):
   profile_config = lopro.ProfileConfig(
       steps=_STEPS.value, width=_WIDTH.value, num_layers=_LAYERS.value,
       batch_size=_BATCH_SIZE.value)
-  config = lopro.SearchConfig(init=_INIT.value)
+  config = lopro.SearchConfig(init=_INIT.value,
+                              insertion_rounds=_INSERTION_ROUNDS.value)
   budget = (lopro.hierarchical_budget(task.length, config)
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))
