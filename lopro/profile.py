@@ -78,6 +78,13 @@ class ProfileConfig(train_lib.TrainConfig):
       raise ValueError(
           f'score_fraction must be in (0, 1], got {self.score_fraction!r}')
 
+  def to_dict(self) -> dict[str, Any]:
+    """The fields as JSON types; a callable score is named by its qualname."""
+    config = dataclasses.asdict(self)
+    if callable(config['score']):
+      config['score'] = getattr(config['score'], '__qualname__', 'callable')
+    return config
+
 
 @dataclasses.dataclass(frozen=True)
 class Progress:
@@ -130,10 +137,7 @@ class Profile:
     return int(np.flatnonzero(self.ranking == hits[0])[0])
 
   def to_dict(self) -> dict[str, Any]:
-    config = dataclasses.asdict(self.config)
-    if callable(config['score']):
-      config['score'] = getattr(config['score'], '__name__', 'callable')
-    return dict(task=self.task, seed=self.seed, config=config,
+    return dict(task=self.task, seed=self.seed, config=self.config.to_dict(),
                 perms=self.perms.tolist(), scores=self.scores.tolist(),
                 ranking=self.ranking.tolist(),
                 nonfinite=self.nonfinite.tolist(), timings=self.timings)

@@ -989,11 +989,9 @@ def profile_fingerprint(task: tasks_lib.Task,
                         profile_config: profile_lib.ProfileConfig
                         ) -> dict[str, Any]:
   """What a search's scores depend on, as JSON: the task and profile config."""
-  config = dataclasses.asdict(profile_config)
+  config = profile_config.to_dict()
   # Performance knobs do not change scores: a search may resume with others.
   del config['chunk_size'], config['vmap_group']
-  if callable(config['score']):
-    config['score'] = getattr(config['score'], '__qualname__', 'callable')
   return {'task': task.name, 'task_length': task.length,
           'task_params': dict(task.params), 'profile_config': config}
 
