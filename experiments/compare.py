@@ -11,6 +11,7 @@ Example (the table in results/search_relu_L8.md):
       --output=results/search_relu_L8
 """
 
+import dataclasses
 import os
 import sys
 
@@ -24,6 +25,7 @@ import lopro
 from lopro import orders
 from lopro import results
 from lopro import search
+from lopro import tasks
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
@@ -32,9 +34,12 @@ _PARAMS = flags.DEFINE_list('task_params', [],
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 _METHODS = flags.DEFINE_list('methods', ['hierarchical', 'random'],
                              'Search methods to compare.')
+_PAPER = flags.DEFINE_bool(
+    'paper', False, 'The paper\'s hierarchical search exactly (no insertion '
+    'rounds, one start) instead of the default search.')
 _INSERTION_ROUNDS = flags.DEFINE_integer(
-    'insertion_rounds', 0, 'Beyond the paper: rounds of single-slot insertion '
-    'moves after the local stage (0 = the paper\'s search).')
+    'insertion_rounds', None, 'Beyond the paper: most rounds of single-slot '
+    'insertion moves per start (default: SearchConfig\'s).')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/lopro_compare',
                                'Checkpoints (resumable).')
 _OUTPUT = flags.DEFINE_string('output', None,
@@ -46,10 +51,16 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   logging.set_verbosity(logging.INFO)
-  params = {k: int(v) for k, v in (p.split('=') for p in _PARAMS.value)}
+  params = tasks.parse_task_params(_PARAMS.value)
   task = lopro.get_task(_TASK.value, length=_LENGTH.value, **params)
   profile_config = lopro.ProfileConfig()
-  config = lopro.SearchConfig(insertion_rounds=_INSERTION_ROUNDS.value)
+  overrides = ({} if _INSERTION_ROUNDS.value is None
+               else dict(insertion_rounds=_INSERTION_ROUNDS.value))
+  config = (lopro.SearchConfig.paper(**overrides) if _PAPER.value
+            else lopro.SearchConfig(**overrides))
+  # The hierarchical search runs first so that, seed by seed, every baseline
+  # gets exactly the order-profiles it spent.
+  methods = sorted(_METHODS.value, key=lambda m: m != 'hierarchical')
   friendly = task.friendly_order
   rows = []
   for seed in map(int, _SEEDS.value):
@@ -57,11 +68,16 @@ def main(argv):
     if friendly is not None:
       friendly_score = float(lopro.profile_orders(
           friendly[None], task, config=profile_config, seed=seed).scores[0])
-    for method in _METHODS.value:
+    spent = None
+    for method in methods:
       name = f'{task.name}_L{task.length}_{method}_seed{seed}'
       logging.info('running %s', name)
+      method_config = config
+      if method != 'hierarchical' and spent is not None:
+        method_config = dataclasses.replace(config, budget=spent)
       res = lopro.search_order(
-          task, method=method, config=config, profile_config=profile_config,
+          task, method=method, config=method_config,
+          profile_config=profile_config,
           seed=seed, checkpoint_dir=os.path.join(_WORKDIR.value, name))
       rows.append(dict(
           method=method, seed=seed, order=res.order.tolist(),
@@ -73,12 +89,16 @@ def main(argv):
                                orders.kendall_distance(res.order, friendly)),
           local_optimum=res.local_optimum, num_profiled=res.num_profiled,
           wall_time=res.wall_time))
+      if method == 'hierarchical':
+        spent = res.num_profiled
       logging.info('%s: %s score %.4f (friendly %s)', name,
                    rows[-1]['order_string'], res.score, friendly_score)
 
   lines = [f'Task {task.name} L={task.length} {params or ""}; profile '
-           f'config = ProfileConfig() defaults; insertion_rounds = '
-           f'{config.insertion_rounds}; device '
+           f'config = ProfileConfig() defaults; search: '
+           f'{"the paper" if _PAPER.value else "default"} (insertion_rounds '
+           f'= {config.insertion_rounds}, num_starts = {config.num_starts}); '
+           f'baselines get the hierarchical search\'s order-profiles; device '
            f'{jax.devices()[0].device_kind}.', '',
            '| method | seed | discovered order | = friendly | Kendall to '
            'friendly | score | friendly\'s score | order-profiles | '

@@ -32,6 +32,7 @@ import lopro
 from lopro import orders
 from lopro import results
 from lopro import search
+from lopro import tasks
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
@@ -49,9 +50,17 @@ _LAYERS = flags.DEFINE_integer('layers', lopro.ProfileConfig.num_layers,
 _BATCH_SIZE = flags.DEFINE_integer('batch_size',
                                    lopro.ProfileConfig.batch_size,
                                    'Batch size of the profiling runs.')
+_PARAMS = flags.DEFINE_list('task_params', [],
+                            'Task parameters as name=int, e.g. order_seed=5.')
+_PAPER = flags.DEFINE_bool(
+    'paper', False, 'The paper\'s search exactly (no insertion rounds, one '
+    'start) instead of the default search.')
 _INSERTION_ROUNDS = flags.DEFINE_integer(
-    'insertion_rounds', 0, 'Beyond the paper: rounds of single-slot insertion '
-    'moves after the local stage (0 = the paper\'s search).')
+    'insertion_rounds', None, 'Beyond the paper: most rounds of single-slot '
+    'insertion moves per start (default: SearchConfig\'s).')
+_NUM_STARTS = flags.DEFINE_integer(
+    'num_starts', None, 'Beyond the paper: insertion rounds also from the '
+    'next best orders of the last global run (default: SearchConfig\'s).')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -79,12 +88,16 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   logging.set_verbosity(logging.INFO)
-  task = lopro.get_task(_TASK.value, length=_LENGTH.value)
+  task = lopro.get_task(_TASK.value, length=_LENGTH.value,
+                        **tasks.parse_task_params(_PARAMS.value))
   profile_config = lopro.ProfileConfig(
       steps=_STEPS.value, width=_WIDTH.value, num_layers=_LAYERS.value,
       batch_size=_BATCH_SIZE.value)
-  config = lopro.SearchConfig(init=_INIT.value,
-                              insertion_rounds=_INSERTION_ROUNDS.value)
+  overrides = {k: v for k, v in dict(
+      init=_INIT.value, insertion_rounds=_INSERTION_ROUNDS.value,
+      num_starts=_NUM_STARTS.value).items() if v is not None}
+  config = (lopro.SearchConfig.paper(**overrides) if _PAPER.value
+            else lopro.SearchConfig(**overrides))
   budget = (lopro.hierarchical_budget(task.length, config)
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))

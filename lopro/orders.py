@@ -227,6 +227,26 @@ def all_orders(length: int) -> np.ndarray:
   return np.array(list(itertools.permutations(range(length))), dtype=np.int64)
 
 
+def order_index(orders) -> np.ndarray | int:
+  """Lexicographic rank of orders: their row index in ``all_orders(L)``.
+
+  Args:
+    orders: int[L] or int[O, L].
+
+  Returns:
+    An int for one order, int64[O] for a batch (the Lehmer code read as a
+    factorial-base number), so ``all_orders(L)[order_index(o)] == o``.
+  """
+  single = np.ndim(orders) == 1
+  orders = validate_orders(np.atleast_2d(orders))
+  length = orders.shape[1]
+  index = np.zeros(orders.shape[0], np.int64)
+  for i in range(length):
+    smaller_later = (orders[:, i + 1:] < orders[:, i:i + 1]).sum(axis=1)
+    index = index * (length - i) + smaller_later
+  return int(index[0]) if single else index
+
+
 def unique_orders(orders) -> tuple[np.ndarray, np.ndarray]:
   """Drops repeated rows, keeping first occurrences in their original sequence.
 

@@ -725,6 +725,27 @@ def _freeze(value) -> Any:
   return value
 
 
+def parse_task_params(items) -> dict[str, int]:
+  """Task parameters from ``name=int`` strings (command-line flags).
+
+  Example: ``['order_seed=5', 'd=2'] -> {'order_seed': 5, 'd': 2}``.
+
+  Raises:
+    ValueError: an item that is not ``name=int``.
+  """
+  params = {}
+  for item in items:
+    name, sep, value = str(item).partition('=')
+    try:
+      if not sep or not name.strip():
+        raise ValueError
+      params[name.strip()] = int(value)
+    except ValueError:
+      raise ValueError(f'task parameter {item!r} is not name=int, e.g. '
+                       f'order_seed=5') from None
+  return params
+
+
 def get_task(name: str, length: int = 8, **params: Any) -> Task:
   """The built-in task ``name`` of target length L.
 

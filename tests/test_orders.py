@@ -270,6 +270,20 @@ def test_all_orders_refuses_large_and_zero_length():
     orders.all_orders(0)
 
 
+@pytest.mark.parametrize('length', [1, 3, 6])
+def test_order_index_is_the_row_in_all_orders(length):
+  rows = orders.all_orders(length)
+  np.testing.assert_array_equal(orders.order_index(rows),
+                                np.arange(len(rows)))
+  assert orders.order_index(orders.reverse(length)) == len(rows) - 1
+  assert isinstance(orders.order_index(rows[len(rows) // 2]), int)
+
+
+def test_order_index_rejects_non_permutations():
+  with pytest.raises(ValueError, match='permutation'):
+    orders.order_index([0, 0, 1])
+
+
 def test_unique_orders_keeps_first_occurrences_in_sequence():
   batch = np.array([[2, 1, 0], [0, 1, 2], [2, 1, 0], [1, 0, 2], [0, 1, 2],
                     [1, 2, 0]])

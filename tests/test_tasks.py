@@ -479,3 +479,12 @@ def test_targets_from_inputs_checks_inputs():
     task.targets_from_inputs([10, 0, 0, 0, 0])
   with pytest.raises(ValueError, match=r'shape \[B, 5\]'):
     task.targets_from_inputs([[0, 0, 0]])
+
+
+def test_parse_task_params():
+  assert tasks.parse_task_params(['order_seed=5', ' d=2']) == {
+      'order_seed': 5, 'd': 2}
+  assert tasks.parse_task_params([]) == {}
+  for bad in ('order_seed', 'order_seed=x', '=3'):
+    with pytest.raises(ValueError, match='is not name=int'):
+      tasks.parse_task_params([bad])
