@@ -4,12 +4,19 @@
     task = lopro.get_task('relu', length=8)
     prof = lopro.profile_orders(perms, task='relu')   # perms int[O, L]
     prof.losses, prof.scores, prof.ranking
+    res = lopro.search_order(task, seed=0)            # res.order int[L]
+    ev = lopro.evaluate_order(res.order, task)         # ev.success_rate
 
 References: Sato, Kawamoto & Kera, "Discovering Learning-Friendly Generation
 Orders for Sequential Computation", arXiv 2506.23875.
 """
 
 from lopro import orders
+from lopro.evaluate import EvalConfig
+from lopro.evaluate import EvalResult
+from lopro.evaluate import evaluate_grid
+from lopro.evaluate import evaluate_order
+from lopro.evaluate import evaluate_orders
 from lopro.profile import Profile
 from lopro.profile import ProfileConfig
 from lopro.profile import profile_orders
@@ -30,6 +37,8 @@ from lopro.train import TrainConfig
 __version__ = '0.1.0'
 
 __all__ = (
+    'EvalConfig',
+    'EvalResult',
     'Profile',
     'ProfileConfig',
     'SearchConfig',
@@ -37,6 +46,9 @@ __all__ = (
     'Task',
     'TrainConfig',
     'chain_task',
+    'evaluate_grid',
+    'evaluate_order',
+    'evaluate_orders',
     'function_task',
     'get_task',
     'hierarchical_budget',
