@@ -7,13 +7,16 @@ population with lopro's vmapped loss profiler. Logs each stage, and writes
 config) and ``search.png`` into --output_dir. The search checkpoints there
 after every profiling run: rerun the same command to resume.
 
-With only --output_dir it runs a real discovery on relu, L=8 (about 10
-minutes on a 2-core CPU):
+With only --output_dir it runs a real discovery on relu, L=8 (about 13
+minutes on a 2-core CPU) with the default search (the paper's, plus
+insertion rounds from 3 starts; --paper for the paper's alone):
   python experiments/discover.py --output_dir=/tmp/lopro
 
 Other examples:
   python experiments/discover.py --task=square19 --length=8 --seed=1 \
       --output_dir=/tmp/lopro_sq
+  python experiments/discover.py --task=planted --task_params=order_seed=5 \
+      --output_dir=/tmp/lopro_planted
   python experiments/discover.py --task=planted --method=random \
       --output_dir=/tmp/lopro_random
 """
@@ -79,7 +82,7 @@ class StageLogger:
     rate = self.done / max(elapsed, 1e-9)
     left = max(self.budget - self.done, 0)
     logging.info('%-22s %5d candidates  best %.4f  %.2f orders/s  '
-                 '%d/~%d profiled  ETA %.0fs', record.name,
+                 '%d/<=%d profiled  ETA <=%.0fs', record.name,
                  len(record.candidates), record.best_score, rate, self.done,
                  self.budget, left / rate)
 
@@ -102,7 +105,7 @@ def main(argv):
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))
   out = _OUTPUT_DIR.value
-  logging.info('%s search on %s L=%d (~%d order-profiles) on %s; '
+  logging.info('%s search on %s L=%d (at most %d order-profiles) on %s; '
                'checkpoints in %s', _METHOD.value, task.name, task.length,
                budget, jax.devices(), out)
   res = lopro.search_order(

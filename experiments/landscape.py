@@ -18,6 +18,7 @@ Example (a GPU does L=8 in about a minute per seed):
       --chunk_size=4096 --output_dir=/tmp/lopro_landscape
 """
 
+import json
 import os
 import sys
 import time
@@ -86,9 +87,15 @@ def main(argv):
   perms = orders.all_orders(task.length)
   name = landscape_name(task, params)
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+  summary_path = os.path.join(_OUTPUT_DIR.value, f'landscape_{name}.json')
   summary = dict(task=task.name, task_params=params, length=task.length,
                  config=config.to_dict(), device=str(jax.devices()[0]),
                  seeds={})
+  if os.path.exists(summary_path):  # keep the seeds of earlier runs
+    with open(summary_path) as f:
+      earlier = json.load(f)
+    if earlier.get('config') == summary['config']:
+      summary['seeds'] = earlier.get('seeds', {})
   for seed in (int(s) for s in _SEEDS.value):
     start = time.perf_counter()
     prof = lopro.profile_orders(perms, task, config=config, seed=seed)
@@ -107,8 +114,7 @@ def main(argv):
     print(f'{name} seed {seed}: friendly rank {info.get("friendly_rank")}/'
           f'{perms.shape[0]}, best {info["best"][0]["order"]} '
           f'{info["best"][0]["score"]:.4f}, {wall:.0f} s', flush=True)
-  results.atomic_write_json(
-      os.path.join(_OUTPUT_DIR.value, f'landscape_{name}.json'), summary)
+    results.atomic_write_json(summary_path, summary)
   return 0
 
 

@@ -83,7 +83,10 @@ def selected(rows: dict) -> dict:
 
 
 def eval_config() -> lopro.EvalConfig:
-  overrides = {} if _STEPS.value is None else dict(steps=_STEPS.value)
+  # The held-out set also avoids the inputs of this binary's profiles.
+  overrides = dict(profile_steps=_PROFILE_STEPS.value)
+  if _STEPS.value is not None:
+    overrides['steps'] = _STEPS.value
   return lopro.EvalConfig.preset(_PRESET.value, **overrides)
 
 
@@ -284,7 +287,10 @@ def main(argv):
   text = header + '\n' + '\n'.join(out['lines']) + (
       f'\n\nCommand: `{command}`\n')
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
-  path = os.path.join(_OUTPUT_DIR.value, out['name'])
+  name = out['name']
+  if _TASKS.value:  # a subset never overwrites the whole table
+    name += '_' + '_'.join(_TASKS.value)
+  path = os.path.join(_OUTPUT_DIR.value, name)
   results.atomic_write_json(path + '.json', dict(
       table=_TABLE.value, preset=_PRESET.value, config=config.to_dict(),
       seeds=seeds, device=device, command=command, rows=out['rows']))

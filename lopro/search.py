@@ -145,6 +145,13 @@ class SearchConfig:
       best distinct orders of the last global run (without their own local
       stage); the best end point wins. Needs ``insertion_rounds`` >= 1
       when above 1. 1 is the paper's single start.
+    reuse_scores: an order already profiled in this search is not profiled
+      again: its earlier score is reused (the paper re-profiles survivors in
+      every global stage and the current order in every local run). Right
+      when an order's score does not depend on the batch it is profiled
+      with, as with independent profiles and common random numbers (the
+      default profile); turn it off for batch-dependent scorers. It changes
+      what is spent, not what is found: ~10% fewer order-profiles at L=8.
 
   The defaults are the search that works best in our measurements (insertion
   rounds from 3 starts); ``SearchConfig.paper()`` is the paper's search
@@ -164,6 +171,7 @@ class SearchConfig:
   elite: int = 2
   insertion_rounds: int = 4
   num_starts: int = 3
+  reuse_scores: bool = True
 
   @classmethod
   def paper(cls, **overrides) -> SearchConfig:
@@ -204,6 +212,9 @@ class SearchConfig:
     need_int('elite', 0, self.population_size - 1)
     need_int('insertion_rounds', 0)
     need_int('num_starts', 1)
+    if not isinstance(self.reuse_scores, (bool, np.bool_)):
+      raise ValueError(f'SearchConfig.reuse_scores must be a bool, got '
+                       f'{self.reuse_scores!r}')
     if self.num_starts > 1 and self.insertion_rounds == 0:
       raise ValueError(
           f'SearchConfig.num_starts={self.num_starts} needs insertion_rounds '
@@ -321,6 +332,8 @@ class StageRecord:
     best_score: the lowest score of this run.
     seconds: wall-clock seconds of the scorer call.
     num_nonfinite: how many of ``scores`` were NaN or inf.
+    num_reused: how many of ``candidates`` had been profiled earlier in the
+      search and were not profiled again (``SearchConfig.reuse_scores``).
   """
   name: str
   candidates: np.ndarray
@@ -329,6 +342,7 @@ class StageRecord:
   best_score: float
   seconds: float
   num_nonfinite: int = 0
+  num_reused: int = 0
 
   def to_dict(self) -> dict[str, Any]:
     return results.to_jsonable(dataclasses.asdict(self))
@@ -341,7 +355,8 @@ class StageRecord:
                survivors=_perm_array(data['survivors'], length),
                best_score=float(data['best_score']),
                seconds=float(data['seconds']),
-               num_nonfinite=int(data.get('num_nonfinite', 0)))
+               num_nonfinite=int(data.get('num_nonfinite', 0)),
+               num_reused=int(data.get('num_reused', 0)))
 
 
 @dataclasses.dataclass
@@ -420,7 +435,10 @@ class _Profiler:
 
   def __init__(self, score_fn: ScoreFn, length: int, callback,
                state_path: str | None, fingerprint: dict[str, Any],
-               logged_calls: list[dict[str, Any]]):
+               logged_calls: list[dict[str, Any]], reuse: bool = False):
+    self._reuse = reuse
+    self._known: dict[bytes, float] = {}  # order bytes -> score
+    self._reused = 0  # reused rows of the last ``score`` call
     self._score_fn = score_fn
     self._length = length
     self._callback = callback
@@ -433,8 +451,29 @@ class _Profiler:
     self.replayed_seconds = 0.0
 
   def score(self, perms: np.ndarray) -> tuple[np.ndarray, float]:
-    """Scores int[N, L]; returns (float64[N] with NaN/inf -> +inf, seconds)."""
+    """Scores int[N, L]; returns (float64[N] with NaN/inf -> +inf, seconds).
+
+    With reuse, only orders not scored before in this search go to the
+    scorer (one call, or none when every order is known).
+    """
     perms = np.ascontiguousarray(perms, dtype=np.int64)
+    if not self._reuse:
+      self._reused = 0
+      return self._call(perms)
+    keys = [row.tobytes() for row in perms]
+    fresh = list({k: i for i, k in reversed(list(enumerate(keys)))
+                  if k not in self._known}.values())
+    fresh.sort()
+    seconds = 0.0
+    if fresh:
+      scores, seconds = self._call(perms[fresh])
+      for i, value in zip(fresh, scores):
+        self._known[keys[i]] = float(value)
+    self._reused = len(keys) - len(fresh)
+    return np.array([self._known[k] for k in keys], np.float64), seconds
+
+  def _call(self, perms: np.ndarray) -> tuple[np.ndarray, float]:
+    """One profiling run (or its replay from the log)."""
     index = len(self.calls)
     if index < len(self._logged):
       try:
@@ -480,7 +519,9 @@ class _Profiler:
         survivors=np.asarray(survivors, dtype=np.int64).reshape(
             -1, self._length),
         best_score=float(np.min(scores)), seconds=float(seconds),
-        num_nonfinite=int(np.sum(~np.isfinite(scores))))
+        num_nonfinite=int(np.sum(~np.isfinite(scores))),
+        num_reused=self._reused)
+    self._reused = 0
     self.history.append(rec)
     if self._callback is not None:
       self._callback(rec)
@@ -1020,7 +1061,7 @@ def run_search(score_fn: ScoreFn, length: int, *,
 
   start = time.perf_counter()
   prof = _Profiler(score_fn, length, callback, state_path, full_fingerprint,
-                   logged)
+                   logged, reuse=config.reuse_scores)
   keys = _make_keys(seed)
   if method == 'hierarchical':
     order, score, local_optimum = _hierarchical(prof, length, config, keys)

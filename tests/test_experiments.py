@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from lopro import orders
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -57,3 +59,46 @@ def test_discover_binary_writes_result_and_resumes(tmp_path):
   assert json.load(open(os.path.join(out, 'result.json')))['order'] == (
       record['order'])
   assert 'discovered order:' in again
+
+
+def test_landscape_then_search_study(tmp_path):
+  out = str(tmp_path)
+  stdout = _run('landscape.py', '--task=planted', '--task_params=order_seed=2',
+                '--length=4', '--steps=30', '--seeds=0', f'--output_dir={out}')
+  name = 'planted_order_seed2_L4'
+  with np.load(os.path.join(out, f'landscape_{name}_s0.npz')) as data:
+    scores, friendly = data['scores'], data['friendly']
+  assert scores.shape == (24,)
+  np.testing.assert_array_equal(friendly, [3, 2, 0, 1])  # order_seed=2's chain
+  summary = json.load(open(os.path.join(out, f'landscape_{name}.json')))
+  seed0 = summary['seeds']['0']
+  assert seed0['num_orders'] == 24
+  assert seed0['best'][0]['score'] == float(scores.min())
+  rank = 1 + int(np.sum(scores < scores[orders.order_index(friendly)]))
+  assert seed0['friendly_rank'] == rank
+  assert f'friendly rank {rank}/24' in stdout
+  # The study replays searches against that table: the exhaustive truth.
+  _run('search_study.py', f'--landscapes={out}/*.npz', '--seeds=3',
+       f'--output={out}/study')
+  study = json.load(open(os.path.join(out, 'study.json')))
+  row = study['rows'][0]
+  assert row['best_score'] == float(scores.min())
+  for variant in row['variants'].values():
+    assert variant['seeds'] == 3 and len(variant['end_ranks']) == 3
+    assert variant['hits'] == sum(r == 1 for r in variant['end_ranks'])
+  assert '| **all** |' in open(os.path.join(out, 'study.md')).read()
+
+
+def test_reproduce_binary_table1_smoke(tmp_path):
+  out = str(tmp_path)
+  _run('reproduce.py', '--table=1', '--tasks=relu', '--length=3',
+       '--steps=5', '--seeds=1', f'--output_dir={out}')
+  record = json.load(open(os.path.join(out, 'table1_cpu_L3_relu.json')))
+  (row,) = record['rows']
+  assert row['row'] == 'relu' and row['friendly_is'] == 'forward'
+  assert set(row['success']) == {'forward', 'reverse'}
+  assert 0.0 <= row['success']['forward']['mean'] <= 1.0
+  assert record['config']['steps'] == 5
+  text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
+  assert '| relu |' in text and 'Command: `python experiments/reproduce.py' in text
+  assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000

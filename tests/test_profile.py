@@ -77,6 +77,27 @@ def test_compiles_once_per_chunk_shape():
   assert profile_lib.chunk_shape(300, 256) == 256
 
 
+def test_chunk_plan_groups_and_one_program_for_every_size():
+  grouped = dataclasses.replace(TINY, chunk_size=16, vmap_group=4)
+  assert profile_lib.chunk_plan(3, grouped) == (16, 4)
+  assert profile_lib.chunk_plan(40, grouped) == (16, 4)
+  assert profile_lib.chunk_plan(
+      3, dataclasses.replace(grouped, chunk_size=10)) == (12, 4)
+  if jax.default_backend() == 'cpu':
+    assert profile_lib.chunk_plan(5, TINY) == (256, profile_lib.CPU_VMAP_GROUP)
+  # Sizes 3, 6 and 13 all run on the one program compiled for size 3, and
+  # each equals the same orders profiled alone.
+  perms = _perms(5, 13, seed=4)
+  first = lopro.profile_orders(perms[:3], 'relu', config=grouped)
+  assert first.timings['compile_s'] > 0
+  six = lopro.profile_orders(perms[:6], 'relu', config=grouped)
+  whole = lopro.profile_orders(perms, 'relu', config=grouped)
+  assert six.timings['compile_s'] == whole.timings['compile_s'] == 0.0
+  np.testing.assert_allclose(whole.losses[:6], six.losses, rtol=1e-4)
+  np.testing.assert_allclose(whole.losses[:3], first.losses, rtol=1e-4)
+  assert np.all(whole.losses > 0)  # no row left from an unrun group
+
+
 def test_progress_callback_per_chunk():
   seen = []
   lopro.profile_orders(_perms(5, 5), 'relu',
@@ -208,7 +229,8 @@ def test_config_validation(field, value, match):
 def test_vmap_group_does_not_change_results():
   perms = _perms(5, 6, seed=9)
   whole = lopro.profile_orders(  # one vmap over the chunk of 8
-      perms, 'relu', config=TINY)
+      perms, 'relu', config=dataclasses.replace(TINY, chunk_size=8,
+                                                vmap_group=8))
   grouped = lopro.profile_orders(
       perms, 'relu', config=dataclasses.replace(TINY, vmap_group=2))
   np.testing.assert_allclose(grouped.losses, whole.losses, rtol=1e-4)

@@ -61,6 +61,8 @@ def hidden(length, seed):
 # The paper's search exactly (no insertion rounds, one start): the stage
 # structure and the measured hit rates below are the paper's.
 PAPER = search.SearchConfig.paper()
+# ... and profiling every candidate again, even one scored before.
+PAPER_LITERAL = search.SearchConfig.paper(reuse_scores=False)
 
 
 def _rows(array):
@@ -131,7 +133,7 @@ def test_bad_arguments():
 
 def test_stage_counts_and_survivors_l8():
   length, scorer = 8, Recorder(kendall_scorer(hidden(8, 0)))
-  result = search.run_search(scorer, length, seed=0, config=PAPER)
+  result = search.run_search(scorer, length, seed=0, config=PAPER_LITERAL)
   names = [r.name for r in result.history]
   assert names == ['global k=1', 'global k=2', 'global k=3', 'global k=4',
                    'local l=2 inside', 'local l=2 blocks',
@@ -168,6 +170,7 @@ def test_stage_counts_and_survivors_l8():
   assert [r.candidates.shape[0] for r in result.history[4:]] == [
       5, 10, 12, 6, 47, 2]
   assert result.num_profiled == search.hierarchical_budget(8, PAPER) == 562
+  assert all(r.num_reused == 0 for r in result.history)
   assert all(r.survivors.shape[0] == 1 for r in result.history[4:])
 
 
@@ -671,3 +674,31 @@ def test_default_search_hit_rate_l8(make):
     result = search.run_search(make(h), 8, seed=seed)
     hits += np.array_equal(result.order, h)
   assert hits >= 19
+
+
+@pytest.mark.parametrize('config', [PAPER, search.SearchConfig()])
+def test_reuse_scores_finds_the_same_with_fewer_profiles(config):
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  for seed in range(3):
+    f = adjacency_scorer(hidden(8, seed))
+    again = Recorder(f)
+    literal = search.run_search(
+        again, 8, seed=seed, config=dataclasses.replace(config,
+                                                       reuse_scores=False))
+    reuse = Recorder(f)
+    result = search.run_search(reuse, 8, seed=seed, config=config)
+    np.testing.assert_array_equal(result.order, literal.order)
+    assert result.score == literal.score
+    # Same stages, same candidates and scores; only the spend differs.
+    assert [r.name for r in result.history] == [
+        r.name for r in literal.history]
+    for a, b in zip(result.history, literal.history):
+      np.testing.assert_array_equal(a.candidates, b.candidates)
+      np.testing.assert_array_equal(a.scores, b.scores)
+    seen = np.concatenate(reuse.calls)
+    assert len(_rows(seen)) == seen.shape[0]  # never profiled twice
+    assert result.num_profiled == seen.shape[0] == sum(
+        len(r.candidates) - r.num_reused for r in result.history)
+    assert result.num_profiled < literal.num_profiled
+  with pytest.raises(ValueError, match='reuse_scores must be a bool'):
+    search.SearchConfig(reuse_scores=1)
