@@ -77,14 +77,15 @@ class StageLogger:
     self.start = time.perf_counter()
 
   def __call__(self, record: search.StageRecord) -> None:
-    self.done += len(record.candidates)
+    self.done += len(record.candidates) - record.num_reused
     elapsed = time.perf_counter() - self.start
     rate = self.done / max(elapsed, 1e-9)
     left = max(self.budget - self.done, 0)
-    logging.info('%-22s %5d candidates  best %.4f  %.2f orders/s  '
+    logging.info('%-22s %5d candidates (%d new)  best %.4f  %.2f orders/s  '
                  '%d/<=%d profiled  ETA <=%.0fs', record.name,
-                 len(record.candidates), record.best_score, rate, self.done,
-                 self.budget, left / rate)
+                 len(record.candidates),
+                 len(record.candidates) - record.num_reused,
+                 record.best_score, rate, self.done, self.budget, left / rate)
 
 
 def main(argv):
