@@ -153,7 +153,8 @@ class SearchConfig:
       when an order's score does not depend on the batch it is profiled
       with, as with independent profiles and common random numbers (the
       default profile); turn it off for batch-dependent scorers. It changes
-      what is spent, not what is found: ~10% fewer order-profiles at L=8.
+      what is spent, not what is found: at L=8 about 675 order-profiles
+      instead of 950 with the defaults (``results/search_study_L8.md``).
 
   The defaults are the search that works best in our measurements (insertion
   rounds from 3 starts); ``SearchConfig.paper()`` is the paper's search
@@ -465,9 +466,11 @@ class _Profiler:
       self._reused = 0
       return self._call(perms)
     keys = [row.tobytes() for row in perms]
-    fresh = list({k: i for i, k in reversed(list(enumerate(keys)))
-                  if k not in self._known}.values())
-    fresh.sort()
+    fresh, pending = [], set()  # first rows of orders not scored before
+    for i, key in enumerate(keys):
+      if key not in self._known and key not in pending:
+        pending.add(key)
+        fresh.append(i)
     seconds = 0.0
     if fresh:
       scores, seconds = self._call(perms[fresh])
