@@ -23,6 +23,7 @@ length, V target vocabulary, T steps.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -159,20 +160,28 @@ class EvalResult:
 # --------------------------------------------------------------------------
 
 
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _draw_inputs(task: tasks_lib.Task, data_key: jax.Array,
+                 step_indices: jax.Array, batch_size: int) -> jax.Array:
+  """Inputs of the training batches at ``step_indices``: int[S, B, Lx].
+
+  Jitted once per (task, batch size, number of steps): keys and steps are
+  arguments, so every seed and stream reuses the program.
+  """
+  return jax.vmap(lambda i: task.sample(
+      jax.random.fold_in(data_key, i), batch_size)[0])(step_indices)
+
+
 def _stream_inputs(task: tasks_lib.Task, data_key: jax.Array, steps: int,
                    batch_size: int) -> np.ndarray:
   """The inputs a training run with ``data_key`` sees: int[steps*B, Lx]."""
-  @jax.jit
-  def draw(step_indices):
-    return jax.vmap(lambda i: task.sample(
-        jax.random.fold_in(data_key, i), batch_size)[0])(step_indices)
-
   parts = []
   for start in range(0, steps, _STREAM_CHUNK):
     index = np.arange(start, min(start + _STREAM_CHUNK, steps))
-    # Pad to a fixed chunk so the jitted draw compiles once.
+    # Pad to a fixed chunk so the draw compiles once per batch size.
     padded = np.resize(index, _STREAM_CHUNK)
-    parts.append(np.asarray(draw(padded))[:index.size])
+    parts.append(np.asarray(
+        _draw_inputs(task, data_key, padded, batch_size))[:index.size])
   return np.concatenate(parts).reshape(-1, task.input_length)
 
 
