@@ -54,10 +54,8 @@ def main(argv):
   params = tasks.parse_task_params(_PARAMS.value)
   task = lopro.get_task(_TASK.value, length=_LENGTH.value, **params)
   profile_config = lopro.ProfileConfig()
-  overrides = ({} if _INSERTION_ROUNDS.value is None
-               else dict(insertion_rounds=_INSERTION_ROUNDS.value))
-  config = (lopro.SearchConfig.paper(**overrides) if _PAPER.value
-            else lopro.SearchConfig(**overrides))
+  config = lopro.SearchConfig.build(
+      paper=_PAPER.value, insertion_rounds=_INSERTION_ROUNDS.value)
   # The hierarchical search runs first so that, seed by seed, every baseline
   # gets exactly the order-profiles it spent.
   methods = sorted(_METHODS.value, key=lambda m: m != 'hierarchical')

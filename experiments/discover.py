@@ -97,11 +97,9 @@ def main(argv):
   profile_config = lopro.ProfileConfig(
       steps=_STEPS.value, width=_WIDTH.value, num_layers=_LAYERS.value,
       batch_size=_BATCH_SIZE.value)
-  overrides = {k: v for k, v in dict(
-      init=_INIT.value, insertion_rounds=_INSERTION_ROUNDS.value,
-      num_starts=_NUM_STARTS.value).items() if v is not None}
-  config = (lopro.SearchConfig.paper(**overrides) if _PAPER.value
-            else lopro.SearchConfig(**overrides))
+  config = lopro.SearchConfig.build(
+      paper=_PAPER.value, init=_INIT.value,
+      insertion_rounds=_INSERTION_ROUNDS.value, num_starts=_NUM_STARTS.value)
   budget = (lopro.hierarchical_budget(task.length, config)
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))

@@ -181,6 +181,13 @@ class SearchConfig:
     """The paper's hierarchical search exactly: no insertion, one start."""
     return cls(**{'insertion_rounds': 0, 'num_starts': 1, **overrides})
 
+  @classmethod
+  def build(cls, *, paper: bool = False, **overrides) -> SearchConfig:
+    """The default search, or the paper's when ``paper``, with the overrides
+    that are not None (so unset command-line flags keep the defaults)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return cls.paper(**given) if paper else cls(**given)
+
   def __post_init__(self):
     def need_int(name, lo, hi=None, optional=False):
       value = getattr(self, name)

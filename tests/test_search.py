@@ -109,6 +109,12 @@ def test_config_validation_quotes_bad_value(kwargs, bad):
 def test_paper_preset_and_extra_starts_need_insertion():
   assert (PAPER.insertion_rounds, PAPER.num_starts) == (0, 1)
   assert search.SearchConfig.paper(depth=3).depth == 3
+  # build: None means "not given", as for unset command-line flags.
+  assert search.SearchConfig.build(insertion_rounds=None) == (
+      search.SearchConfig())
+  assert search.SearchConfig.build(paper=True, num_starts=None,
+                                   depth=3) == search.SearchConfig.paper(
+                                       depth=3)
   with pytest.raises(ValueError, match='num_starts=2 needs insertion_rounds'):
     search.SearchConfig(num_starts=2, insertion_rounds=0)
 
