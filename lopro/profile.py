@@ -25,6 +25,7 @@ from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 
 MODES = ('independent', 'mixture')
+SCHEDULES = ('full', 'halving')
 SCORES = ('final', 'auc', 'slope')
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 # Orders vmapped together on a CPU. Per order, groups of 8 were 6-17% slower
@@ -57,6 +58,23 @@ class ProfileConfig(train_lib.TrainConfig):
       padded orders are trained. None picks ``CPU_VMAP_GROUP`` on a CPU
       (where a narrow vmap stays in cache) and, on accelerators, no groups:
       one vmap over a power-of-two chunk. Results do not depend on it.
+    schedule: 'full' (every order trains all ``steps``) or 'halving'
+      (successive halving, independent mode only): rung r = 0..rungs-1
+      trains the best ceil(O / eta^r) orders for s * eta^r more steps,
+      continuing (not restarting) their runs, where
+      s = steps // (1 + eta + ... + eta^(rungs-1)); survivors of the last
+      rung have trained s * (1 + ... + eta^(rungs-1)) <= ``steps`` steps.
+    eta: halving's elimination factor (an int >= 2).
+    rungs: halving's number of rungs (>= 1; 1 is a full profile of s steps).
+    slot_embedding: mixture mode: tell the model at every target position
+      which stored slot it emits next (and which slot the token it reads
+      came from), as sigma-GPT's double positional encoding. False is the
+      paper-literal variant: the model must infer the order from the prefix.
+    num_checkpoints: mixture mode: held-out evaluations of every order, at
+      evenly spaced steps ending at ``steps``; ``Profile.losses`` has one
+      column per checkpoint.
+    num_heldout: mixture mode: held-out examples every order is evaluated
+      on (the same examples for every order).
   """
   mode: str = 'independent'
   chunk_size: int = 256
@@ -64,6 +82,12 @@ class ProfileConfig(train_lib.TrainConfig):
   score: str | ScoreFn = 'final'
   score_fraction: float = 0.1
   vmap_group: int | None = None
+  schedule: str = 'full'
+  eta: int = 2
+  rungs: int = 4
+  slot_embedding: bool = True
+  num_checkpoints: int = 4
+  num_heldout: int = 256
 
   def __post_init__(self):
     super().__post_init__()
@@ -84,6 +108,65 @@ class ProfileConfig(train_lib.TrainConfig):
     if not 0.0 < self.score_fraction <= 1.0:
       raise ValueError(
           f'score_fraction must be in (0, 1], got {self.score_fraction!r}')
+    if self.schedule not in SCHEDULES:
+      raise ValueError(f'schedule must be one of {SCHEDULES}, got '
+                       f'{self.schedule!r}')
+    for name, low in (('eta', 2), ('rungs', 1), ('num_checkpoints', 1),
+                      ('num_heldout', 1)):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
+    if not isinstance(self.slot_embedding, bool):
+      raise ValueError(
+          f'slot_embedding must be a bool, got {self.slot_embedding!r}')
+    if self.schedule == 'halving':
+      if self.mode != 'independent':
+        raise ValueError("schedule='halving' works in mode='independent' "
+                         f'only, got mode={self.mode!r}')
+      if self.halving_base_steps < 1:
+        raise ValueError(
+            f'steps={self.steps} is too few for {self.rungs} rungs with '
+            f'eta={self.eta}: the first rung needs steps // '
+            f'{self._rung_units} >= 1')
+    if self.mode == 'mixture' and self.num_checkpoints > self.steps:
+      raise ValueError(f'num_checkpoints={self.num_checkpoints} exceeds '
+                       f'steps={self.steps}')
+
+  @property
+  def _rung_units(self) -> int:
+    return sum(self.eta ** r for r in range(self.rungs))
+
+  @property
+  def halving_base_steps(self) -> int:
+    """s, the steps of halving's first rung (rung r trains s * eta^r)."""
+    return self.steps // self._rung_units
+
+  def halving_plan(self, num_orders: int) -> list[tuple[int, int]]:
+    """[(orders kept, steps trained) for each rung] of a halving profile.
+
+    Rung r keeps ceil(O / eta^r) orders (at least 1) and trains them for
+    s * eta^r more steps.
+    """
+    return [(max(1, -(-num_orders // self.eta ** r)),
+             self.halving_base_steps * self.eta ** r)
+            for r in range(self.rungs)]
+
+  def checkpoint_steps(self) -> np.ndarray:
+    """int64[C], the steps after which mixture mode evaluates every order."""
+    return np.linspace(0, self.steps, self.num_checkpoints + 1)[1:].round(
+        ).astype(np.int64)
+
+  @classmethod
+  def mixture(cls, **overrides) -> ProfileConfig:
+    """Mixture mode with a budget in the paper's range: one model, 1,000
+    steps of batch 128 (the paper: 800-1,600 steps of 128; PAPER.md §2).
+
+    At L=8 this ranked the friendly order 1st of friendly + reverse + 126
+    random for relu and square19 (2 seeds each); 300 steps of 32 (the
+    independent defaults) left margins of ~0.005 nats and missed once.
+    """
+    return cls(**{**dict(mode='mixture', steps=1000, batch_size=128),
+                  **overrides})
 
   def to_dict(self) -> dict[str, Any]:
     """The fields as JSON types; a callable score is named by its qualname."""
@@ -118,7 +201,14 @@ class Profile:
     task: the task's name.
     config: the ProfileConfig used.
     seed: the seed used.
-    timings: compile_s, run_s, total_s, orders_per_s, order_steps_per_s.
+    timings: compile_s, run_s, total_s, orders_per_s, order_steps_per_s,
+      order_steps (training steps summed over models: O*T independent, T
+      mixture, less with halving).
+    loss_steps: int64[T'], the training steps after which each column of
+      ``losses`` was measured (1..T for independent runs; the checkpoints in
+      mixture mode). None means 1..T.
+    rung: int64[O], halving only: the last rung each order trained in; the
+      ranking puts later rungs first. None otherwise.
   """
   perms: np.ndarray
   losses: np.ndarray
@@ -129,6 +219,8 @@ class Profile:
   config: ProfileConfig
   seed: int
   timings: dict[str, float]
+  loss_steps: np.ndarray | None = None
+  rung: np.ndarray | None = None
 
   @property
   def best(self) -> np.ndarray:
@@ -147,7 +239,10 @@ class Profile:
     return dict(task=self.task, seed=self.seed, config=self.config.to_dict(),
                 perms=self.perms.tolist(), scores=self.scores.tolist(),
                 ranking=self.ranking.tolist(),
-                nonfinite=self.nonfinite.tolist(), timings=self.timings)
+                nonfinite=self.nonfinite.tolist(), timings=self.timings,
+                loss_steps=(None if self.loss_steps is None
+                            else self.loss_steps.tolist()),
+                rung=None if self.rung is None else self.rung.tolist())
 
 
 def score_losses(losses: np.ndarray, score: str | ScoreFn = 'final',
@@ -313,7 +408,6 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
   Raises:
     ValueError: perms that are not permutations, an empty batch, a task the
       length does not fit, an unknown task or mode, a bad config.
-    NotImplementedError: mode='mixture' (issue #5).
 
   References:
     Sato, Kawamoto & Kera, arXiv 2506.23875, §4 (loss profiling).
@@ -332,9 +426,11 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
   perms = orders_lib.validate_orders(perms)
   task = resolve_task(task, perms.shape[1])
   if config.mode == 'mixture':
-    raise NotImplementedError(
-        "mode='mixture' (one model on a mixture of orders) is issue #5 and "
-        "not implemented yet; use mode='independent'")
+    from lopro import mixture  # pylint: disable=g-import-not-at-top
+    return mixture.profile_mixture(perms, task, config, int(seed), callback)
+  if config.schedule == 'halving':
+    from lopro import halving  # pylint: disable=g-import-not-at-top
+    return halving.profile_halving(perms, task, config, int(seed), callback)
 
   num_orders = perms.shape[0]
   chunk, group = chunk_plan(num_orders, config)
@@ -375,8 +471,10 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
   total_s = time.perf_counter() - start
   timings = dict(compile_s=compile_s, run_s=run_s, total_s=total_s,
                  orders_per_s=num_orders / run_s,
-                 order_steps_per_s=num_orders * config.steps / run_s)
+                 order_steps_per_s=num_orders * config.steps / run_s,
+                 order_steps=int(num_orders * config.steps))
   return Profile(perms=perms, losses=losses, scores=scores,
                  ranking=rank_scores(scores), nonfinite=nonfinite,
                  task=task.name, config=config, seed=int(seed),
-                 timings=timings)
+                 timings=timings,
+                 loss_steps=np.arange(1, config.steps + 1, dtype=np.int64))

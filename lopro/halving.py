@@ -1,0 +1,264 @@
+"""Successive halving for independent-mode loss profiling.
+
+A full profile trains every order for all ``steps``. Most orders are clearly
+unfriendly long before that, so ``schedule='halving'`` spends the budget
+unevenly (successive halving, Jamieson & Talwalkar 2016; the inner loop of
+Hyperband, Li et al. 2018): with base steps s and elimination factor eta,
+
+  rung 0 trains all O orders for s steps,
+  rung r keeps the best ceil(O / eta^r) orders (by score on what they have
+  trained so far) and trains them for s * eta^r MORE steps,
+
+for ``rungs`` rungs. Survivors are continued, not restarted: their params,
+optimiser state (so the learning-rate schedule, whose horizon is
+``config.steps``) and data stream (batch ``t`` from ``fold_in(data_key, t)``)
+carry on, so an order that survives every rung has exactly the loss curve of
+one uninterrupted ``make_train`` run of s * (1 + eta + ... + eta^(rungs-1))
+steps, and an eliminated order has that curve's prefix. Total work is about
+``rungs * O * s`` order-steps instead of ``O * s * (1 + ... + eta^(rungs-1))``.
+
+Compiled shapes are fixed: every rung re-packs its orders into chunks of the
+shape ``profile.chunk_plan`` gives (C orders in lockstep groups of G, a loop
+over a traced number of groups), padded with copies, and trains a rung as
+eta^r segments of s steps with a traced start step. So one compiled "train s
+steps" program (plus one init program) serves every rung and profile size;
+it takes one key per order, so it also serves common random numbers (every
+key the same) and independent streams alike.
+Per-order training states live on the host (numpy) between rungs; a 1-layer
+width-32 model with its AdamW moments is ~0.2 MB per order.
+
+Dimension letters: O orders, C orders per chunk, G orders per group, L target
+length, S steps of the longest run, s steps of one segment.
+
+References:
+  Jamieson & Talwalkar, "Non-stochastic Best Arm Identification and
+  Hyperparameter Optimization", AISTATS 2016.
+  Li, Jamieson, DeSalvo, Rostamizadeh & Talwalkar, "Hyperband: A Novel
+  Bandit-Based Approach to Hyperparameter Optimization", JMLR 2018.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lopro import profile as profile_lib
+from lopro import tasks as tasks_lib
+from lopro import train as train_lib
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+def _train_config(config: profile_lib.ProfileConfig) -> train_lib.TrainConfig:
+  return train_lib.TrainConfig(
+      **{f.name: getattr(config, f.name)
+         for f in dataclasses.fields(train_lib.TrainConfig)})
+
+
+def _compiled_programs(task: tasks_lib.Task,
+                       config: profile_lib.ProfileConfig, chunk: int,
+                       group: int, seg_steps: int):
+  """The compiled init and segment programs of one chunk shape.
+
+  ``init(keys [C]) -> states [C]`` initialises C models; ``run(keys [C],
+  states [C], orders int32[C, L], start_step int32, num_groups int32) ->
+  (states [C], losses float32[C, s])`` trains the first ``num_groups``
+  groups of G orders for s steps from ``start_step`` (one vmap of
+  ``TrainFns.run`` per group) and returns the other states as given and
+  their losses zero. ``keys[c]`` drives order c; with common random numbers
+  the caller passes C copies of one key, which gives the same numbers as
+  one shared key, so the programs do not depend on that switch and serve
+  both. Compiled once per (task, train config, C, G, s) and kept.
+
+  Returns:
+    (init, run, seconds spent compiling now: 0 when cached).
+  """
+  train_config = _train_config(config)
+  cache_key = (task, train_config, chunk, group, seg_steps)
+  if cache_key in _COMPILED:
+    return (*_COMPILED[cache_key], 0.0)
+  fns = train_lib.make_train_fns(task, train_config)
+  num_slots = chunk // group
+
+  def init_fn(keys):
+    # A loop, not a vmap: a vmapped init (threefry on batched keys) took
+    # twice as long to compile, and init is cheap next to training.
+    return jax.lax.map(lambda k: fns.init(train_lib.split_run_key(k)[0]),
+                       keys)
+
+  def run_one(key, state, order, start_step):
+    _, data_key, dropout_key = train_lib.split_run_key(key)
+    return fns.run(state, data_key, dropout_key, order, start_step, seg_steps)
+
+  def run_fn(keys, states, perms, start_step, num_groups):
+    keys = keys.reshape(num_slots, group)
+    perms = perms.reshape(num_slots, group, task.length)
+    states = jax.tree.map(
+        lambda x: x.reshape((num_slots, group) + x.shape[1:]), states)
+
+    def run_group(i, carry):
+      states, losses = carry
+      new, out = jax.vmap(lambda k, s, p: run_one(k, s, p, start_step))(
+          keys[i], jax.tree.map(lambda x: x[i], states), perms[i])
+      states = jax.tree.map(lambda x, y: x.at[i].set(y), states, new)
+      return states, losses.at[i].set(out)
+
+    losses = jnp.zeros((num_slots, group, seg_steps), jnp.float32)
+    states, losses = jax.lax.fori_loop(0, num_groups, run_group,
+                                       (states, losses))
+    states = jax.tree.map(lambda x: x.reshape((chunk,) + x.shape[2:]), states)
+    return states, losses.reshape(chunk, seg_steps)
+
+  start = time.perf_counter()
+  keys = jax.random.split(jax.random.key(0), chunk)
+  init = jax.jit(init_fn).lower(keys).compile()
+  run = jax.jit(run_fn).lower(
+      keys, jax.eval_shape(init_fn, keys),
+      jax.ShapeDtypeStruct((chunk, task.length), np.int32),
+      jax.ShapeDtypeStruct((), np.int32),
+      jax.ShapeDtypeStruct((), np.int32)).compile()
+  _COMPILED[cache_key] = (init, run)
+  return init, run, time.perf_counter() - start
+
+
+def _nonfinite(losses: np.ndarray, trained: np.ndarray) -> np.ndarray:
+  """int64[N], the orders with a non-finite loss among their first
+  ``trained[o]`` steps (losses float[O, S], trained int[O])."""
+  mask = np.arange(losses.shape[1]) < trained[:, None]
+  return np.flatnonzero(np.any(mask & ~np.isfinite(losses), axis=1))
+
+
+def _rank(scores: np.ndarray, rung: np.ndarray) -> np.ndarray:
+  """Indices best first: finite scores by later rung, then lower score; then
+  the non-finite scores (also by later rung); ties in index order."""
+  scores = np.where(np.isnan(scores), np.inf, scores)
+  return np.lexsort((scores, -rung, ~np.isfinite(scores)))
+
+
+def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
+                    config: profile_lib.ProfileConfig, seed: int,
+                    callback: Callable[[profile_lib.Progress], None] | None
+                    ) -> profile_lib.Profile:
+  """Profiles ``perms`` by successive halving (see the module docstring).
+
+  Called by ``profile_orders`` when ``config.schedule == 'halving'``, after
+  it validated its arguments.
+
+  Args:
+    perms: int64[O, L], validated permutations.
+    task: the resolved Task.
+    config: a ProfileConfig with mode 'independent', schedule 'halving'.
+    seed: root seed; order i is driven by ``key(seed)`` with common random
+      numbers, else by ``fold_in(key(seed), i)`` (i its index in ``perms``,
+      whatever rung it reaches).
+    callback: called with a ``Progress`` after every chunk of every rung;
+      ``orders_done`` and ``num_orders`` count order-rung runs (an order
+      trained in rungs 0..r counts r+1 times), ``eta_s`` is estimated from
+      order-steps.
+
+  Returns:
+    A Profile with losses float32[O, S] (S = s * (1 + ... + eta^(rungs-1)),
+    NaN after the steps an order trained), scores float32[O] (each order's
+    score on its trained prefix at its last rung; +inf if not finite),
+    rung int64[O] (the last rung each order trained in), ranking int64[O]
+    (finite scores of later rungs first, then by score; non-finite last)
+    and loss_steps 1..S.
+  """
+  start = time.perf_counter()
+  num_orders = perms.shape[0]
+  plan = config.halving_plan(num_orders)
+  seg = config.halving_base_steps
+  ends = np.cumsum([steps for _, steps in plan])  # step count after rung r
+  total_steps = int(ends[-1])
+  chunk, group = profile_lib.chunk_plan(num_orders, config)
+  init, run, compile_s = _compiled_programs(task, config, chunk, group, seg)
+  key = jax.random.key(seed)
+  if config.common_random_numbers:
+    order_keys = jnp.broadcast_to(key, (num_orders,))
+  else:
+    order_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
+        np.arange(num_orders))
+  perms32 = perms.astype(np.int32)
+
+  losses = np.full((num_orders, total_steps), np.nan, np.float32)
+  scores = np.full(num_orders, np.inf, np.float32)
+  rung = np.zeros(num_orders, np.int64)
+  store = None  # per-order TrainState leaves, numpy [O, ...]
+  num_chunks = sum(-(-kept // chunk) for kept, _ in plan)
+  work = sum(kept * steps for kept, steps in plan)
+  num_runs = sum(kept for kept, _ in plan)
+  runs_done = steps_done = chunks_done = 0
+  alive = np.arange(num_orders)
+  run_start = time.perf_counter()
+  for r, (kept, rung_steps) in enumerate(plan):
+    if r:
+      # Keep the best `kept` of the previous rung; pack them in index order.
+      alive = np.sort(alive[profile_lib.rank_scores(scores[alive])[:kept]])
+      rung[alive] = r
+    first_step = int(ends[r]) - rung_steps
+    for lo in range(0, kept, chunk):
+      hi = min(lo + chunk, kept)
+      # Pad with copies of the chunk's first order; their results are dropped.
+      index = alive[np.concatenate([np.arange(lo, hi),
+                                    np.full(chunk - (hi - lo), lo)])]
+      keys = order_keys[index]
+      if r == 0:
+        states = init(keys)
+      else:
+        states = jax.tree.map(lambda x: x[index], store)
+      num_groups = np.int32(-(-(hi - lo) // group))
+      outs = []
+      for j in range(rung_steps // seg):
+        states, out = run(keys, states, perms32[index],
+                          np.int32(first_step + j * seg), num_groups)
+        outs.append(out)
+      n = hi - lo
+      losses[index[:n], first_step:first_step + rung_steps] = np.concatenate(
+          [np.asarray(out)[:n] for out in outs], axis=1)
+      if r + 1 < len(plan):
+        states = jax.tree.map(lambda x: np.asarray(x)[:n], states)
+        if store is None:
+          store = jax.tree.map(
+              lambda x: np.empty((num_orders,) + x.shape[1:], x.dtype),
+              states)
+        for dst, src in zip(jax.tree.leaves(store), jax.tree.leaves(states)):
+          dst[index[:n]] = src
+      chunks_done += 1
+      runs_done += n
+      steps_done += n * rung_steps
+      elapsed = time.perf_counter() - run_start
+      info = profile_lib.Progress(
+          chunk=chunks_done, num_chunks=num_chunks, orders_done=runs_done,
+          num_orders=num_runs, elapsed_s=elapsed,
+          orders_per_s=runs_done / elapsed,
+          eta_s=(work - steps_done) * elapsed / steps_done)
+      logging.info('profile %s (halving): rung %d/%d, chunk %d/%d, %d/%d '
+                   'order-runs, %.1f order-steps/s, ETA %.0fs', task.name,
+                   r + 1, len(plan), chunks_done, num_chunks, runs_done,
+                   num_runs, steps_done / elapsed, info.eta_s)
+      if callback is not None:
+        callback(info)
+    scores[alive] = profile_lib.score_losses(
+        losses[alive, :int(ends[r])], config.score, config.score_fraction)
+  run_s = time.perf_counter() - run_start
+
+  nonfinite = _nonfinite(losses, ends[rung])
+  if nonfinite.size:
+    logging.warning('profile %s (halving): %d orders had non-finite losses; '
+                    'they rank last', task.name, nonfinite.size)
+  total_s = time.perf_counter() - start
+  timings = dict(compile_s=compile_s, run_s=run_s, total_s=total_s,
+                 orders_per_s=num_orders / run_s,
+                 order_steps_per_s=work / run_s, order_steps=int(work))
+  return profile_lib.Profile(
+      perms=perms, losses=losses, scores=scores, ranking=_rank(scores, rung),
+      nonfinite=nonfinite, task=task.name, config=config,
+      seed=int(seed), timings=timings,
+      loss_steps=np.arange(1, total_steps + 1, dtype=np.int64), rung=rung)
