@@ -48,6 +48,12 @@ class Transformer(nn.Module):
     num_heads: attention heads (must divide D).
     mlp_ratio: MLP hidden size / D.
     dropout: dropout rate (0 disables it).
+    slot_vocab: 0, or L to add slot embeddings (mixture-mode profiling,
+      sigma-GPT's double positional encoding): the output position that
+      emits stored slot ``slots[k]`` gets ``next_slot_embed[slots[k]]``, and
+      the target token it reads (emitted at k-1) ``token_slot_embed[
+      slots[k-1]]``. With a fixed order these are constants per position, so
+      independent runs leave them off.
   """
   vocab_size: int
   output_size: int
@@ -57,16 +63,20 @@ class Transformer(nn.Module):
   num_heads: int = 2
   mlp_ratio: int = 4
   dropout: float = 0.0
+  slot_vocab: int = 0
 
   @nn.compact
   def __call__(self, tokens: jax.Array, num_outputs: int,
-               deterministic: bool = True) -> jax.Array:
+               deterministic: bool = True,
+               slots: jax.Array | None = None) -> jax.Array:
     """Runs the model.
 
     Args:
       tokens: int32[B, N] token ids.
       num_outputs: how many trailing positions to produce logits for.
       deterministic: disables dropout when True.
+      slots: int[B, num_outputs], the stored slot each output position
+        emits (the example's order); required iff ``slot_vocab``.
 
     Returns:
       float32[B, num_outputs, V] logits of the last ``num_outputs`` positions.
@@ -77,7 +87,20 @@ class Transformer(nn.Module):
                        f'got {num_outputs}')
     h = nn.Embed(self.vocab_size, self.width, name='token_embed')(tokens)
     pos = nn.Embed(self.max_len, self.width, name='pos_embed')(jnp.arange(n))
-    h = nn.Dropout(self.dropout, deterministic=deterministic)(h + pos)
+    h = h + pos
+    if self.slot_vocab:
+      if slots is None or slots.shape[-1] != num_outputs:
+        raise ValueError(f'slot embeddings need slots [B, {num_outputs}], got '
+                         f'{None if slots is None else slots.shape}')
+      emits = nn.Embed(self.slot_vocab, self.width,
+                       name='next_slot_embed')(slots)
+      reads = nn.Embed(self.slot_vocab, self.width,
+                       name='token_slot_embed')(slots[..., :-1])
+      h = h.at[..., n - num_outputs:, :].add(emits)
+      h = h.at[..., n - num_outputs + 1:, :].add(reads)
+    elif slots is not None:
+      raise ValueError('slots given to a model without slot embeddings')
+    h = nn.Dropout(self.dropout, deterministic=deterministic)(h)
     mask = nn.make_causal_mask(tokens)
     for i in range(self.num_layers):
       h = Block(self.width, self.num_heads, self.mlp_ratio, self.dropout,

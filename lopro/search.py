@@ -1125,7 +1125,11 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
 
   Every profiling run of the search is ``profile_orders`` on its candidates
   with ``profile_config`` and the same ``seed``, so with common random
-  numbers (the default) an order gets the same score in every run.
+  numbers (the default) an order gets the same score in every run. In
+  mixture mode (``profile_config.mode='mixture'``) a score depends on the
+  population trained with it, so ``reuse_scores`` is turned off; scores
+  from different runs (extra starts, baselines' running best) are compared
+  as they are, held-out losses of models trained alike.
 
   Args:
     task: a task name (built at ``length``) or a Task.
@@ -1155,6 +1159,12 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   if not isinstance(profile_config, profile_lib.ProfileConfig):
     raise ValueError(f'profile_config must be a ProfileConfig, got '
                      f'{type(profile_config).__name__}')
+
+  if profile_config.mode == 'mixture':
+    # A mixture score comes from a model trained on that very population:
+    # an order's score in one run does not carry over to another.
+    config = dataclasses.replace(
+        SearchConfig() if config is None else config, reuse_scores=False)
 
   def score_fn(perms: np.ndarray) -> np.ndarray:
     return profile_lib.profile_orders(perms, task, config=profile_config,

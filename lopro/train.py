@@ -125,14 +125,18 @@ def encode(task: tasks_lib.Task, inputs: jax.Array, targets: jax.Array,
     task: the task (for value ranges).
     inputs: int[B, Lx].
     targets: int[B, L] in stored order.
-    order: int[L].
+    order: int[L], or int[B, L] for one order per example (mixture mode).
 
   Returns:
     (tokens int32[B, Lx + L], labels int32[B, L]) with labels in
     ``0..V-1``, in generation order.
   """
   x = inputs - task.input_range[0]
-  labels = jnp.take(targets, order, axis=-1) - task.target_range[0]
+  if order.ndim == 1:
+    ordered = jnp.take(targets, order, axis=-1)
+  else:
+    ordered = jnp.take_along_axis(targets, order, axis=-1)
+  labels = ordered - task.target_range[0]
   sep = jnp.full(x.shape[:-1] + (1,), task.input_vocab, x.dtype)
   y = labels[..., :-1] + task.input_vocab + 1
   tokens = jnp.concatenate([x, sep, y], axis=-1)
@@ -158,16 +162,18 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
   return adamw
 
 
-def make_model(task: tasks_lib.Task,
-               config: TrainConfig) -> model_lib.Transformer:
-  """The transformer sized for ``task``'s vocabulary and lengths."""
+def make_model(task: tasks_lib.Task, config: TrainConfig, *,
+               slot_embedding: bool = False) -> model_lib.Transformer:
+  """The transformer sized for ``task``'s vocabulary and lengths; with
+  ``slot_embedding`` it is told the stored slot of every target position."""
   return model_lib.Transformer(
       vocab_size=task.input_vocab + 1 + task.target_vocab,
       output_size=task.target_vocab,
       max_len=task.input_length + task.length,
       num_layers=config.num_layers, width=config.width,
       num_heads=config.num_heads, mlp_ratio=config.mlp_ratio,
-      dropout=config.dropout)
+      dropout=config.dropout,
+      slot_vocab=task.length if slot_embedding else 0)
 
 
 def make_train_fns(task: tasks_lib.Task, config: TrainConfig) -> TrainFns:

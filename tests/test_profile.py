@@ -208,8 +208,6 @@ def test_bad_task_and_config_rejected():
     lopro.profile_orders(perms, 'relu', config=TINY, mode='bogus')
   with pytest.raises(ValueError, match='config must be a ProfileConfig'):
     lopro.profile_orders(perms, 'relu', config=lopro.TrainConfig())
-  with pytest.raises(NotImplementedError, match='issue #5'):
-    lopro.profile_orders(perms, 'relu', config=TINY, mode='mixture')
 
 
 @pytest.mark.parametrize('field, value, match', [

@@ -1,0 +1,271 @@
+"""Mixture-mode loss profiling: one model trained on a mixture of all orders.
+
+The paper's estimator (research/PAPER.md §2, P1-P2): instead of one model per
+order, a single model is trained on a dataset in which every example carries
+one order drawn uniformly from the O candidates, and every order's loss is
+then read on a held-out set with that one model. Training costs the same
+whatever O; only the held-out evaluation grows with O, and it is a forward
+pass vectorised over orders.
+
+Choices where the paper is silent (PAPER.md §7, open question 5):
+  * Each training example draws its order uniformly, with replacement, from
+    the O orders (the paper's union of T reordered copies, subsampled).
+  * With ``slot_embedding`` (the default) the model is told, at every target
+    position, which stored slot it emits next and which slot the token it
+    reads came from (sigma-GPT's double positional encoding, Pannatier et
+    al. 2024). ``slot_embedding=False`` is the paper-literal variant: the
+    model must infer the order from the prefix it has generated.
+  * The held-out set is ``num_heldout`` fresh examples from their own key,
+    the same for every order. It is not deduplicated against the training
+    stream: a short run does not memorise.
+  * Losses are read at ``num_checkpoints`` evenly spaced steps, so
+    ``Profile.losses`` is float32[O, C] with ``Profile.loss_steps`` the
+    steps; the default 'final' score with C = 4 is the last checkpoint, the
+    paper's "loss after E epochs".
+
+Scores of one mixture profile are comparable among its orders only: they
+come from a model trained on that very mixture.
+
+Dimension letters: O orders, P order capacity, G orders per evaluation call,
+B batch, M held-out examples, L target length, Lx input length, C checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lopro import profile as profile_lib
+from lopro import tasks as tasks_lib
+from lopro import train as train_lib
+
+# Orders evaluated per call on a CPU; accelerators use ``chunk_size``. One
+# call holds G*M sequences.
+CPU_EVAL_GROUP = 16
+
+
+class _Programs(NamedTuple):
+  init: Any  # key -> TrainState
+  segments: dict[int, Any]  # n -> (state, keys, perms, O, start) -> state, []
+  evaluate: Any  # (params, inputs, targets, perms [G, L]) -> float32[G]
+  compile_s: float
+
+
+_COMPILED: dict[tuple[Any, ...], _Programs] = {}
+
+
+def capacity(num_orders: int, config: profile_lib.ProfileConfig) -> int:
+  """P, the padded size of the order table the training program reads.
+
+  A power of two, at least ``chunk_size``: profiles of up to ``chunk_size``
+  orders share one program, and larger ones compile once per doubling.
+  """
+  return max(config.chunk_size, 1 << max(0, (num_orders - 1).bit_length()))
+
+
+def eval_group(config: profile_lib.ProfileConfig) -> int:
+  """G, orders per held-out evaluation call."""
+  if config.vmap_group is not None:
+    return config.vmap_group
+  if jax.default_backend() == 'cpu':
+    return CPU_EVAL_GROUP
+  return config.chunk_size
+
+
+def make_mixture_fns(task: tasks_lib.Task,
+                     config: profile_lib.ProfileConfig):
+  """The pure pieces of a mixture run (not jitted).
+
+  Returns:
+    (init, run, heldout_loss):
+    ``init(key) -> TrainState``;
+    ``run(state, data_key, dropout_key, perms int[P, L], num_orders,
+    start_step, num_steps) -> (state, losses float32[num_steps])``, where
+    every example of every step draws its order from ``perms[:num_orders]``;
+    ``heldout_loss(params, inputs int[M, Lx], targets int[M, L], order
+    int[L]) -> float32``, the mean token cross-entropy of ``order``.
+  """
+  model = train_lib.make_model(task, config,
+                               slot_embedding=config.slot_embedding)
+  optimizer = train_lib.make_optimizer(config)
+  length = task.length
+
+  def apply(params, inputs, targets, orders, dropout_key=None):
+    tokens, labels = train_lib.encode(task, inputs, targets, orders)
+    rngs = None if dropout_key is None else {'dropout': dropout_key}
+    slots = orders if config.slot_embedding else None
+    logits = model.apply({'params': params}, tokens, length,
+                         deterministic=dropout_key is None, rngs=rngs,
+                         slots=slots)
+    return optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels).mean()
+
+  def init(key):
+    tokens = jnp.zeros((1, task.input_length + length), jnp.int32)
+    slots = (jnp.arange(length)[None] if config.slot_embedding else None)
+    params = model.init(key, tokens, length, slots=slots)['params']
+    return train_lib.TrainState(params, optimizer.init(params))
+
+  def run(state, data_key, dropout_key, perms, num_orders, start_step,
+          num_steps: int):
+    def step(state, i):
+      step_index = start_step + i
+      sample_key, pick_key = jax.random.split(
+          jax.random.fold_in(data_key, step_index))
+      inputs, targets = task.sample(sample_key, config.batch_size)
+      picks = jax.random.randint(pick_key, (config.batch_size,), 0,
+                                 num_orders)
+      dropout = (jax.random.fold_in(dropout_key, step_index)
+                 if config.dropout else None)
+      loss, grads = jax.value_and_grad(apply)(
+          state.params, inputs, targets, perms[picks], dropout)
+      updates, opt_state = optimizer.update(grads, state.opt_state,
+                                            state.params)
+      params = optax.apply_updates(state.params, updates)
+      return train_lib.TrainState(params, opt_state), loss.astype(jnp.float32)
+
+    return jax.lax.scan(step, state, jnp.arange(num_steps))
+
+  def heldout_loss(params, inputs, targets, order):
+    orders = jnp.broadcast_to(order, targets.shape)
+    return apply(params, inputs, targets, orders).astype(jnp.float32)
+
+  return init, run, heldout_loss
+
+
+def _segments(config: profile_lib.ProfileConfig) -> list[tuple[int, int]]:
+  """[(start step, steps)] between consecutive checkpoints."""
+  ends = config.checkpoint_steps()
+  starts = np.concatenate([[0], ends[:-1]])
+  return [(int(s), int(e - s)) for s, e in zip(starts, ends)]
+
+
+def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
+              perm_capacity: int, group: int) -> _Programs:
+  """The jitted and compiled programs, cached per shapes and settings."""
+  fields = {f.name: getattr(config, f.name)
+            for f in dataclasses.fields(train_lib.TrainConfig)}
+  lengths = sorted({n for _, n in _segments(config)})
+  cache_key = (task, tuple(sorted(fields.items())), config.slot_embedding,
+               config.num_heldout, perm_capacity, group, tuple(lengths))
+  if cache_key in _COMPILED:
+    programs = _COMPILED[cache_key]
+    return programs._replace(compile_s=0.0)
+  start = time.perf_counter()
+  init, run, heldout_loss = make_mixture_fns(task, config)
+  key = jax.random.key(0)
+  init_c = jax.jit(init).lower(key).compile()
+  state = jax.eval_shape(init, key)
+  perms = jax.ShapeDtypeStruct((perm_capacity, task.length), np.int32)
+  scalar = jax.ShapeDtypeStruct((), np.int32)
+  segments = {}
+  for n in lengths:
+    segments[n] = jax.jit(
+        lambda s, dk, rk, p, o, t, n=n: run(s, dk, rk, p, o, t, n)).lower(
+            state, key, key, perms, scalar, scalar).compile()
+  inputs = jax.ShapeDtypeStruct((config.num_heldout, task.input_length),
+                                np.int32)
+  targets = jax.ShapeDtypeStruct((config.num_heldout, task.length), np.int32)
+  evaluate = jax.jit(jax.vmap(heldout_loss, in_axes=(None, None, None, 0))
+                     ).lower(state.params, inputs, targets,
+                             jax.ShapeDtypeStruct((group, task.length),
+                                                  np.int32)).compile()
+  programs = _Programs(init_c, segments, evaluate,
+                       time.perf_counter() - start)
+  _COMPILED[cache_key] = programs
+  return programs
+
+
+def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
+                    config: profile_lib.ProfileConfig, seed: int,
+                    callback: Callable[[profile_lib.Progress], None] | None
+                    = None) -> profile_lib.Profile:
+  """``profile_orders(..., mode='mixture')``; see the module docstring.
+
+  Args:
+    perms: int64[O, L], validated permutations.
+    task: the Task (length L).
+    config: a ProfileConfig with mode='mixture'.
+    seed: root seed of the init, data, order draws and held-out set.
+    callback: called with a Progress after every checkpoint's evaluation.
+
+  Returns:
+    A Profile with losses float32[O, C] (held-out loss of every order at
+    every checkpoint), ``loss_steps`` the checkpoints, scores and ranking.
+
+  References:
+    Sato, Kawamoto & Kera, arXiv 2506.23875, §4 (P1-P2, Eq. 4.1).
+  """
+  start = time.perf_counter()
+  num_orders = perms.shape[0]
+  table_size = capacity(num_orders, config)
+  group = eval_group(config)
+  programs = _compiled(task, config, table_size, group)
+  init_key, data_key, dropout_key, heldout_key = jax.random.split(
+      jax.random.key(seed), 4)
+  table = np.zeros((table_size, task.length), np.int32)
+  table[:num_orders] = perms
+  table[num_orders:] = perms[0]
+  inputs, targets = task.sample(heldout_key, config.num_heldout)
+  inputs, targets = inputs.astype(jnp.int32), targets.astype(jnp.int32)
+  num_calls = -(-num_orders // group)
+  padded = np.concatenate(
+      [perms, np.repeat(perms[:1], num_calls * group - num_orders, axis=0)]
+  ).astype(np.int32)
+
+  run_start = time.perf_counter()
+  state = programs.init(init_key)
+  segments = _segments(config)
+  losses = np.empty((num_orders, len(segments)), np.float32)
+  train_losses = []
+  for c, (first, steps) in enumerate(segments):
+    state, segment_losses = programs.segments[steps](
+        state, data_key, dropout_key, table, np.int32(num_orders),
+        np.int32(first))
+    train_losses.append(np.asarray(segment_losses))
+    column = [programs.evaluate(state.params, inputs, targets,
+                                padded[i * group:(i + 1) * group])
+              for i in range(num_calls)]
+    losses[:, c] = np.concatenate([np.asarray(x) for x in column]
+                                  )[:num_orders]
+    elapsed = time.perf_counter() - run_start
+    eta = elapsed / (c + 1) * (len(segments) - c - 1)
+    info = profile_lib.Progress(
+        chunk=c + 1, num_chunks=len(segments), orders_done=num_orders,
+        num_orders=num_orders, elapsed_s=elapsed,
+        orders_per_s=num_orders / elapsed, eta_s=eta)
+    logging.info('profile %s (mixture): checkpoint %d/%d at step %d, %d '
+                 'orders, mixture train loss %.3f, ETA %.0fs', task.name,
+                 c + 1, len(segments), first + steps, num_orders,
+                 float(train_losses[-1][-1]), eta)
+    if callback is not None:
+      callback(info)
+  run_s = time.perf_counter() - run_start
+
+  scores = profile_lib.score_losses(losses, config.score,
+                                    config.score_fraction)
+  nonfinite = np.flatnonzero(~np.all(np.isfinite(losses), axis=1))
+  if nonfinite.size:
+    logging.warning('profile %s (mixture): %d orders had non-finite held-out '
+                    'losses; they rank last', task.name, nonfinite.size)
+  timings = dict(compile_s=programs.compile_s, run_s=run_s,
+                 total_s=time.perf_counter() - start,
+                 orders_per_s=num_orders / run_s,
+                 order_steps=int(config.steps),
+                 order_steps_per_s=config.steps / run_s,
+                 heldout_examples=int(num_orders * len(segments)
+                                      * config.num_heldout),
+                 train_loss_final=float(train_losses[-1][-1]))
+  return profile_lib.Profile(
+      perms=perms, losses=losses, scores=scores,
+      ranking=profile_lib.rank_scores(scores), nonfinite=nonfinite,
+      task=task.name, config=config, seed=int(seed), timings=timings,
+      loss_steps=config.checkpoint_steps())
