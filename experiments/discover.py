@@ -19,6 +19,9 @@ Other examples:
       --output_dir=/tmp/lopro_planted
   python experiments/discover.py --task=planted --method=random \
       --output_dir=/tmp/lopro_random
+  python experiments/discover.py --task=relu --length=13 \
+      --profile_mode=mixture --num_checkpoints=1 --num_heldout=128 \
+      --small_below=512 --output_dir=/tmp/lopro_relu13
 """
 
 import os
@@ -44,15 +47,33 @@ _METHOD = flags.DEFINE_enum('method', 'hierarchical', list(search.METHODS),
                             'Search method.')
 _INIT = flags.DEFINE_enum('init', 'random', list(search.INITS),
                           'Initial population of the global stage.')
-_STEPS = flags.DEFINE_integer('steps', lopro.ProfileConfig.steps,
-                              'Training steps per profiled order.')
+_PROFILE_MODE = flags.DEFINE_enum(
+    'profile_mode', 'independent', list(lopro.profile.MODES),
+    'independent: one model per order, vmapped. mixture: the paper\'s '
+    'estimator, one model on a mixture of each run\'s orders (cost '
+    'independent of their number; ProfileConfig.mixture() defaults).')
+_SLOT_EMBEDDING = flags.DEFINE_bool(
+    'slot_embedding', True, 'Mixture mode: tell the model which slot it '
+    'emits next (False: paper-literal).')
+_NUM_CHECKPOINTS = flags.DEFINE_integer(
+    'num_checkpoints', None, 'Mixture mode: held-out evaluations per run '
+    '(the score reads the last).')
+_NUM_HELDOUT = flags.DEFINE_integer(
+    'num_heldout', None, 'Mixture mode: held-out examples per order.')
+_SMALL_BELOW = flags.DEFINE_integer(
+    'small_below', 0, 'Mixture mode: profile runs of fewer orders '
+    'independently (default ProfileConfig(), scores reused), keeping the '
+    'mixture for the large global-stage runs; 0: mixture throughout.')
+_STEPS = flags.DEFINE_integer(
+    'steps', None, 'Training steps per profiled order (mixture: of the one '
+    'model); default: the mode\'s ProfileConfig.')
 _WIDTH = flags.DEFINE_integer('width', lopro.ProfileConfig.width,
                               'Width of the profiling model.')
 _LAYERS = flags.DEFINE_integer('layers', lopro.ProfileConfig.num_layers,
                                'Layers of the profiling model.')
-_BATCH_SIZE = flags.DEFINE_integer('batch_size',
-                                   lopro.ProfileConfig.batch_size,
-                                   'Batch size of the profiling runs.')
+_BATCH_SIZE = flags.DEFINE_integer(
+    'batch_size', None, 'Batch size of the profiling runs; default: the '
+    'mode\'s ProfileConfig.')
 _PARAMS = flags.DEFINE_list('task_params', [],
                             'Task parameters as name=int, e.g. order_seed=5.')
 _PAPER = flags.DEFINE_bool(
@@ -94,9 +115,16 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   task = lopro.get_task(_TASK.value, length=_LENGTH.value,
                         **tasks.parse_task_params(_PARAMS.value))
-  profile_config = lopro.ProfileConfig(
-      steps=_STEPS.value, width=_WIDTH.value, num_layers=_LAYERS.value,
-      batch_size=_BATCH_SIZE.value)
+  overrides = dict(steps=_STEPS.value, batch_size=_BATCH_SIZE.value,
+                   num_checkpoints=_NUM_CHECKPOINTS.value,
+                   num_heldout=_NUM_HELDOUT.value)
+  overrides = {k: v for k, v in overrides.items() if v is not None}
+  overrides.update(width=_WIDTH.value, num_layers=_LAYERS.value)
+  if _PROFILE_MODE.value == 'mixture':
+    profile_config = lopro.ProfileConfig.mixture(
+        slot_embedding=_SLOT_EMBEDDING.value, **overrides)
+  else:
+    profile_config = lopro.ProfileConfig(**overrides)
   config = lopro.SearchConfig.build(
       paper=_PAPER.value, init=_INIT.value,
       insertion_rounds=_INSERTION_ROUNDS.value, num_starts=_NUM_STARTS.value)
@@ -104,14 +132,17 @@ def main(argv):
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))
   out = _OUTPUT_DIR.value
-  logging.info('%s search on %s L=%d (at most %d order-profiles) on %s; '
-               'checkpoints in %s', _METHOD.value, task.name, task.length,
-               budget, jax.devices(), out)
+  logging.info('%s search on %s L=%d (at most %d order-profiles, %s mode) '
+               'on %s; checkpoints in %s', _METHOD.value, task.name,
+               task.length, budget, profile_config.mode, jax.devices(), out)
   res = lopro.search_order(
       task, method=_METHOD.value, config=config,
       profile_config=profile_config, seed=_SEED.value,
       checkpoint_dir=os.path.join(out, 'checkpoint'),
-      callback=StageLogger(budget))
+      callback=StageLogger(budget),
+      small_profile_config=lopro.ProfileConfig(
+          width=_WIDTH.value, num_layers=_LAYERS.value),
+      small_below=_SMALL_BELOW.value)
 
   friendly = task.friendly_order
   found = None if friendly is None else bool(np.array_equal(res.order,
@@ -127,6 +158,7 @@ def main(argv):
       search_config=config.to_dict(),
       profile_config=search.profile_fingerprint(
           task, profile_config)['profile_config'],
+      small_below=_SMALL_BELOW.value,
       seed=_SEED.value, device=str(jax.devices()[0].device_kind),
       command=' '.join(sys.argv))
   results.plot_search(

@@ -142,3 +142,19 @@ def test_every_search_method_runs_in_mixture_mode(method):
   assert all(r.num_reused == 0 for r in result.history)
   assert result.num_profiled == sum(len(r.candidates)
                                     for r in result.history)
+
+
+def test_hybrid_search_profiles_small_runs_independently_and_reuses_them():
+  small = lopro.ProfileConfig(steps=8, width=16, batch_size=8, warmup_steps=2)
+  result = lopro.search_order(
+      'relu', length=4, seed=0, profile_config=SMALL,
+      small_profile_config=small, small_below=10)
+  assert sorted(result.order.tolist()) == [0, 1, 2, 3]
+  big = [r for r in result.history if len(r.candidates) >= 10]
+  few = [r for r in result.history if len(r.candidates) < 10]
+  assert big and few
+  # Mixture runs are never reused; independent runs reuse known scores.
+  assert all(r.num_reused == 0 for r in big)
+  assert sum(r.num_reused for r in few) > 0
+  with pytest.raises(ValueError, match='small_below must be an int >= 0'):
+    lopro.search_order('relu', length=4, small_below=-1)
