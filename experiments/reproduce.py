@@ -8,6 +8,12 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
 --table=rank  profile friendly + 127 random orders, evaluate the best 32 by
               profile score, and correlate profile score with success
               (Spearman, Kendall), for relu and square19.
+--table=estimators
+              rank of the friendly order among friendly + reverse + 126
+              random at --length under each estimator: independent (one
+              model per order), mixture (the paper's one model, told the
+              slot), mixture without the slot (paper-literal) and halving;
+              Spearman agreement of their rankings; order-steps and time.
 
 --preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``). Each
 table writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` into
@@ -17,8 +23,11 @@ Examples:
   python experiments/reproduce.py --table=1 --preset=cpu --length=16 \
       --output_dir=results
   python experiments/reproduce.py --table=rank --length=12 --output_dir=results
+  python experiments/reproduce.py --table=estimators --length=8 --seeds=2 \
+      --output_dir=results
 """
 
+import dataclasses
 import os
 import sys
 import time
@@ -37,7 +46,8 @@ import lopro
 from lopro import orders
 from lopro import results
 
-_TABLE = flags.DEFINE_enum('table', '1', ['1', '2', 'rank'], 'Which table.')
+_TABLE = flags.DEFINE_enum('table', '1', ['1', '2', 'rank', 'estimators'],
+                           'Which table.')
 _PRESET = flags.DEFINE_enum('preset', 'cpu', list(lopro.evaluate.PRESETS),
                             'Evaluation model preset.')
 _SEEDS = flags.DEFINE_integer('seeds', 3, 'Seeds 0..seeds-1.')
@@ -51,9 +61,23 @@ _STEPS = flags.DEFINE_integer('steps', None,
                               'Override the preset\'s training steps.')
 _PROFILE_STEPS = flags.DEFINE_integer(
     'profile_steps', lopro.ProfileConfig.steps,
-    'Training steps of every profile (table 2 searches, rank study).')
-_NUM_RANDOM = flags.DEFINE_integer('num_random', 127,
-                                   'Rank study: random orders profiled.')
+    'Training steps of every profile (table 2 searches, rank study; '
+    'estimators: independent and halving).')
+_NUM_RANDOM = flags.DEFINE_integer(
+    'num_random', 127, 'Rank study: random orders profiled (estimators: '
+    'num_random - 1 besides friendly and reverse).')
+_PROFILE_MODE = flags.DEFINE_enum(
+    'profile_mode', 'independent', ['independent', 'mixture'],
+    'Profiles of table 2 and the rank study: one model per order, or the '
+    'paper\'s mixture (ProfileConfig.mixture(), last checkpoint, 128 '
+    'held-out examples), whose cost does not grow with the orders.')
+_ESTIMATORS = flags.DEFINE_list(
+    'estimators', ['independent', 'mixture', 'mixture_no_slot', 'halving'],
+    'Estimators compared by --table=estimators.')
+_MIXTURE_STEPS = flags.DEFINE_integer(
+    'mixture_steps', lopro.ProfileConfig.mixture().steps,
+    'Steps of the mixture model (batch 128): estimators, and '
+    '--profile_mode=mixture.')
 _NUM_EVALUATED = flags.DEFINE_integer('num_evaluated', 32,
                                       'Rank study: best orders evaluated.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
@@ -70,6 +94,27 @@ TABLE1_TASKS = {
 TABLE2_TASKS = {k: TABLE1_TASKS[k]
                 for k in ('relu', 'square19', 'index_d2', 'prod')}
 RANK_TASKS = {k: TABLE1_TASKS[k] for k in ('relu', 'square19')}
+# Planted chains that no test or earlier result used.
+ESTIMATOR_TASKS = {'relu': ('relu', {}), 'square19': ('square19', {}),
+                   'planted_3': ('planted', dict(order_seed=3)),
+                   'planted_7': ('planted', dict(order_seed=7))}
+
+
+def estimators() -> dict[str, lopro.ProfileConfig]:
+  """The estimators compared by --table=estimators (--estimators of them)."""
+  mixture = lopro.ProfileConfig.mixture(steps=_MIXTURE_STEPS.value)
+  every = {
+      'independent': lopro.ProfileConfig(steps=_PROFILE_STEPS.value),
+      'mixture': mixture,
+      'mixture_no_slot': dataclasses.replace(mixture, slot_embedding=False),
+      'halving': lopro.ProfileConfig(steps=_PROFILE_STEPS.value,
+                                     schedule='halving'),
+  }
+  unknown = set(_ESTIMATORS.value) - set(every)
+  if unknown:
+    raise app.UsageError(f'--estimators: unknown {sorted(unknown)}; known: '
+                         f'{list(every)}')
+  return {k: v for k, v in every.items() if k in _ESTIMATORS.value}
 
 
 def selected(rows: dict) -> dict:
@@ -91,6 +136,11 @@ def eval_config() -> lopro.EvalConfig:
 
 
 def profile_config() -> lopro.ProfileConfig:
+  """The profiles of table 2's searches and the rank study."""
+  if _PROFILE_MODE.value == 'mixture':
+    # A search reads the last checkpoint only.
+    return lopro.ProfileConfig.mixture(steps=_MIXTURE_STEPS.value,
+                                       num_checkpoints=1, num_heldout=128)
   return lopro.ProfileConfig(steps=_PROFILE_STEPS.value)
 
 
@@ -172,11 +222,15 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
         start = time.perf_counter()
         found = lopro.search_order(task, seed=seed,
                                    profile_config=profile_config())
+        search_s = time.perf_counter() - start
         perms, names = reference_perms(task)
         perms = np.concatenate([found.order[None], perms])
         names = ['discovered'] + names
-        evals = lopro.evaluate_orders(perms, task, config=config, seed=seed)
-        success = {n: e.success_rate for n, e in zip(names, evals)}
+        # The same order and seed train the same model: evaluate each once.
+        unique, inverse = np.unique(perms, axis=0, return_inverse=True)
+        evals = lopro.evaluate_orders(unique, task, config=config, seed=seed)
+        success = {n: evals[i].success_rate
+                   for n, i in zip(names, inverse.ravel())}
         friendly = task.friendly_order
         friendly_success = success[
             'forward' if np.array_equal(friendly, perms[1]) else
@@ -189,7 +243,7 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
             friendly_success=friendly_success,
             within_5_points=bool(success['discovered']
                                  >= friendly_success - 0.05),
-            seconds=time.perf_counter() - start))
+            search_s=search_s, seconds=time.perf_counter() - start))
         logging.info('table 2 %s L=%d seed %d: %s %s', row, length, seed,
                      rows[-1]['discovered'], success)
   lines = ['| task | L | seed | discovered | = friendly | discovered % | '
@@ -217,7 +271,8 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
   ax.set_xlabel('friendly order success (%)')
   ax.set_ylabel('discovered order success (%)')
   ax.set_title('Table 2: discovered vs friendly')
-  return dict(name=f'table2_{_PRESET.value}', rows=rows, lines=lines,
+  suffix = '_mixture' if _PROFILE_MODE.value == 'mixture' else ''
+  return dict(name=f'table2_{_PRESET.value}{suffix}', rows=rows, lines=lines,
               figure=fig)
 
 
@@ -270,20 +325,135 @@ def rank_study(config: lopro.EvalConfig, seeds: list[int]) -> dict:
               lines=lines, figure=fig)
 
 
+def estimator_pool(task: lopro.Task, seed: int) -> np.ndarray:
+  """int[128, L]: friendly, reverse of friendly, then 126 distinct random."""
+  friendly = task.friendly_order
+  pool = orders.sample_orders(jax.random.key(seed + 2000), 512, task.length)
+  perms, _ = orders.unique_orders(np.concatenate(
+      [friendly[None], friendly[::-1][None], pool]))
+  return perms[:2 + _NUM_RANDOM.value - 1]
+
+
+def positions(ranking: np.ndarray) -> np.ndarray:
+  """int[O]: the 0-based rank of every order (the inverse of a ranking)."""
+  out = np.empty_like(ranking)
+  out[ranking] = np.arange(ranking.size)
+  return out
+
+
+def estimator_study(config: lopro.EvalConfig, seeds: list[int]) -> dict:
+  del config  # profiles only
+  rows = []
+  for row, (name, params) in selected(ESTIMATOR_TASKS).items():
+    task = lopro.get_task(name, _LENGTH.value, **params)
+    for seed in seeds:
+      perms = estimator_pool(task, seed)
+      cells, ranks = {}, {}
+      for est, est_config in estimators().items():
+        prof = lopro.profile_orders(perms, task, config=est_config,
+                                    seed=seed)
+        ranks[est] = positions(prof.ranking)
+        cells[est] = dict(
+            friendly_rank=prof.rank_of(task.friendly_order) + 1,
+            reverse_rank=prof.rank_of(task.friendly_order[::-1]) + 1,
+            top1=orders.order_to_string(prof.best),
+            order_steps=int(prof.timings['order_steps']),
+            run_s=prof.timings['run_s'], total_s=prof.timings['total_s'])
+        logging.info('estimators %s L=%d seed %d %s: friendly rank %d, '
+                     '%d order-steps, %.0f s', row, task.length, seed, est,
+                     cells[est]['friendly_rank'], cells[est]['order_steps'],
+                     cells[est]['total_s'])
+      names = list(cells)
+      agreement = {f'{a}~{b}': float(stats.spearmanr(ranks[a], ranks[b]
+                                                     ).statistic)
+                   for i, a in enumerate(names) for b in names[i + 1:]}
+      both = {'halving', 'independent'} <= set(cells)
+      rows.append(dict(row=row, length=task.length, seed=seed,
+                       num_orders=int(perms.shape[0]), estimators=cells,
+                       spearman=agreement,
+                       halving_same_top1=both and cells['halving']['top1']
+                       == cells['independent']['top1'] or None))
+  names = list(rows[0]['estimators'])
+  lines = ['Rank of the friendly order (1 = best) among friendly + reverse + '
+           f'{_NUM_RANDOM.value - 1} random orders:', '',
+           '| task | L | seed | ' + ' | '.join(names) + ' |',
+           '|---|---|---|' + '---|' * len(names)]
+  for r in rows:
+    lines.append(f'| {r["row"]} | {r["length"]} | {r["seed"]} | ' + ' | '.join(
+        str(r['estimators'][n]['friendly_rank']) for n in names) + ' |')
+  lines += ['', 'Cost (mean over rows): order-steps (training steps summed '
+            'over models; a mixture step trains one model on a batch of '
+            '128, an independent one each order\'s model on 32) and wall '
+            'time of one profile, compile included:', '',
+            '| estimator | order-steps | vs independent | seconds |',
+            '|---|---|---|---|']
+  def mean(name, field):
+    return np.mean([r['estimators'][name][field] for r in rows])
+
+  for n in names:
+    steps = mean(n, 'order_steps')
+    share = (f'{100 * steps / mean("independent", "order_steps"):.1f}%'
+             if 'independent' in names else '-')
+    lines.append(f'| {n} | {steps:.0f} | {share} | '
+                 f'{mean(n, "total_s"):.1f} |')
+  pairs = list(rows[0]['spearman'])
+  lines += ['', 'Spearman agreement of the estimators\' rankings of all '
+            f'{rows[0]["num_orders"]} orders:', '',
+            '| task | seed | ' + ' | '.join(pairs) + ' |',
+            '|---|---|' + '---|' * len(pairs)]
+  for r in rows:
+    lines.append(f'| {r["row"]} | {r["seed"]} | ' + ' | '.join(
+        f'{r["spearman"][p]:.2f}' for p in pairs) + ' |')
+  if {'halving', 'independent'} <= set(names):
+    same = sum(bool(r['halving_same_top1']) for r in rows)
+    lines.append(f'\nHalving picks the same top-1 order as the independent '
+                 f'profile in {same}/{len(rows)} rows.')
+  fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+  width = 0.8 / len(names)
+  labels = [f'{r["row"]} s{r["seed"]}' for r in rows]
+  for i, n in enumerate(names):
+    ax.bar(np.arange(len(rows)) + (i - (len(names) - 1) / 2) * width,
+           [r['estimators'][n]['friendly_rank'] for r in rows], width,
+           label=n)
+  ax.set_yscale('log')
+  ax.set_xticks(np.arange(len(rows)), labels, rotation=45, ha='right')
+  ax.set_ylabel('rank of the friendly order (log)')
+  ax.set_title(f'L={_LENGTH.value}: lower is better')
+  ax.legend(fontsize=8)
+  for n in names:
+    bx.scatter([r['estimators'][n]['order_steps'] for r in rows],
+               [r['estimators'][n]['total_s'] for r in rows], label=n)
+  bx.set_xscale('log')
+  bx.set_xlabel('order-steps per profile (log)')
+  bx.set_ylabel('seconds per profile')
+  bx.legend(fontsize=8)
+  fig.tight_layout()
+  described = '; '.join(
+      f'{n}: {c.mode}, {c.schedule}, {c.steps} steps of batch {c.batch_size}'
+      for n, c in estimators().items())
+  header = (f'Estimators (`estimators()` in `experiments/reproduce.py`): '
+            f'{described}. Seeds {seeds}; device '
+            f'{jax.devices()[0].device_kind}.\n')
+  return dict(name=f'estimators_L{_LENGTH.value}', rows=rows, lines=lines,
+              figure=fig, header=header,
+              configs={n: c.to_dict() for n, c in estimators().items()})
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.INFO)
   config = eval_config()
   seeds = list(range(_SEEDS.value))
-  build = {'1': table1, '2': table2, 'rank': rank_study}[_TABLE.value]
+  build = {'1': table1, '2': table2, 'rank': rank_study,
+           'estimators': estimator_study}[_TABLE.value]
   out = build(config, seeds)
   command = ' '.join(['python experiments/reproduce.py'] + sys.argv[1:])
   device = jax.devices()[0].device_kind
-  header = (f'Preset `{_PRESET.value}` (`lopro.EvalConfig.{_PRESET.value}()`'
-            f', {config.steps} steps), seeds {seeds}; success in % (mean ± '
-            f'std over seeds) on {config.num_heldout} held-out examples; '
-            f'device {device}.\n')
+  header = out.get('header') or (
+      f'Preset `{_PRESET.value}` (`lopro.EvalConfig.{_PRESET.value}()`, '
+      f'{config.steps} steps), seeds {seeds}; success in % (mean ± std over '
+      f'seeds) on {config.num_heldout} held-out examples; device {device}.\n')
   text = header + '\n' + '\n'.join(out['lines']) + (
       f'\n\nCommand: `{command}`\n')
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
@@ -293,7 +463,8 @@ def main(argv):
   path = os.path.join(_OUTPUT_DIR.value, name)
   results.atomic_write_json(path + '.json', dict(
       table=_TABLE.value, preset=_PRESET.value, config=config.to_dict(),
-      seeds=seeds, device=device, command=command, rows=out['rows']))
+      seeds=seeds, device=device, command=command, rows=out['rows'],
+      profile_configs=out.get('configs')))
   results.atomic_write_bytes(path + '.md', text.encode())
   results.save_figure(out['figure'], path + '.png')
   print(text)

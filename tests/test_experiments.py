@@ -102,3 +102,26 @@ def test_reproduce_binary_table1_smoke(tmp_path):
   text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
   assert '| relu |' in text and 'Command: `python experiments/reproduce.py' in text
   assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000
+
+
+def test_reproduce_binary_estimators_smoke(tmp_path):
+  out = str(tmp_path)
+  # Two estimators keep it to two compiles; the others share their code.
+  _run('reproduce.py', '--table=estimators', '--tasks=relu', '--length=4',
+       '--profile_steps=15', '--mixture_steps=8', '--num_random=5',
+       '--estimators=mixture_no_slot,halving', '--seeds=1',
+       f'--output_dir={out}')
+  record = json.load(open(os.path.join(out, 'estimators_L4_relu.json')))
+  (row,) = record['rows']
+  assert row['num_orders'] == 6
+  cells = row['estimators']
+  assert set(cells) == {'mixture_no_slot', 'halving'}
+  assert all(1 <= c['friendly_rank'] <= 6 for c in cells.values())
+  # Halving (eta 2, 4 rungs of 1, 2, 4, 8 steps) on 6, 3, 2, 1 orders.
+  assert cells['halving']['order_steps'] == 6 + 3 * 2 + 2 * 4 + 1 * 8
+  assert cells['mixture_no_slot']['order_steps'] == 8
+  assert record['profile_configs']['mixture_no_slot']['slot_embedding'] is False
+  assert -1 <= row['spearman']['mixture_no_slot~halving'] <= 1
+  text = open(os.path.join(out, 'estimators_L4_relu.md')).read()
+  assert 'mixture_no_slot~halving' in text and 'Command: `' in text
+  assert os.path.getsize(os.path.join(out, 'estimators_L4_relu.png')) > 1000
