@@ -392,6 +392,11 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
                    ) -> Profile:
   """Trains a small transformer briefly on every order and ranks the orders.
 
+  Independent mode trains one model per order (vmapped); with
+  ``config.schedule='halving'`` by successive halving (``lopro.halving``).
+  Mixture mode trains one model on a mixture of all the orders and reads
+  each order's held-out loss at checkpoints (``lopro.mixture``).
+
   Args:
     perms: int[O, L], each row a permutation of ``0..L-1``; the model emits
       ``y[perm]``.
@@ -400,10 +405,12 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
     seed: root seed; every order gets the same init and data stream when
       ``config.common_random_numbers`` (the default).
     mode: overrides ``config.mode``: 'independent' or 'mixture'.
-    callback: called with a ``Progress`` after every chunk.
+    callback: called with a ``Progress`` after every chunk (mixture mode:
+      every checkpoint).
 
   Returns:
-    A Profile with losses float32[O, T], scores float32[O] and ranking [O].
+    A Profile with losses float32[O, T] (mixture mode: [O, checkpoints]),
+    scores float32[O] and ranking [O].
 
   Raises:
     ValueError: perms that are not permutations, an empty batch, a task the
