@@ -91,17 +91,6 @@ def test_cost_is_one_model_and_one_program_for_any_number_of_orders():
   assert len(np.unique(prof.scores)) == len(np.unique(perms, axis=0))
 
 
-def test_friendly_relu_order_ranks_first():
-  task = lopro.get_task('relu', 6)
-  perms = np.concatenate([task.friendly_order[None],
-                          orders.reverse(6)[None],
-                          orders.sample_orders(jax.random.key(2), 14, 6)])
-  config = dataclasses.replace(TINY, steps=400, batch_size=64,
-                               learning_rate=3e-3, num_heldout=128)
-  prof = lopro.profile_orders(perms, task, config=config)
-  assert prof.rank_of(task.friendly_order) == 0, prof.scores
-
-
 def test_capacity_is_a_power_of_two_at_least_chunk_size():
   config = lopro.ProfileConfig(mode='mixture')
   assert mixture.capacity(1, config) == 256

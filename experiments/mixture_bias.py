@@ -1,0 +1,99 @@
+r"""Does a mixture favour the centre of its population? A local-search check.
+
+Profiles the insertion neighbourhood of --order (the order plus every
+single-slot move, as the search's insertion rounds do) in mixture mode, at
+each --num_heldout and --mixture_steps, and once independently (one model per
+order), and reports where the centre and the --better neighbours rank.
+Writes ``<output>.json`` and ``<output>.md``.
+
+Example (the order a pure-mixture relu L=13 search ended on; --better are its
+two neighbours that put slot 2 or 5 back in place):
+  python experiments/mixture_bias.py --task=relu --length=13 \
+      --order=0,1,3,4,6,7,8,9,10,11,12,5,2 \
+      --better=0,1,2,3,4,6,7,8,9,10,11,12,5 \
+      --better=0,1,3,4,5,6,7,8,9,10,11,12,2 \
+      --output=results/mixture_bias_relu_L13
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+import numpy as np
+
+import lopro
+from lopro import orders
+from lopro import results
+from lopro import search
+
+_TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
+_LENGTH = flags.DEFINE_integer('length', 13, 'Target length L.')
+_ORDER = flags.DEFINE_list('order', None, 'The centre order.', required=True)
+_BETTER = flags.DEFINE_multi_string(
+    'better', [], 'Neighbours to report (comma-separated orders).')
+_NUM_HELDOUT = flags.DEFINE_list('num_heldout', ['128', '1024'],
+                                 'Held-out examples of the mixture runs.')
+_MIXTURE_STEPS = flags.DEFINE_list('mixture_steps', ['1000', '3000'],
+                                   'Steps of the mixture runs.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of every profile.')
+_OUTPUT = flags.DEFINE_string('output', None, 'Path prefix of the outputs.',
+                              required=True)
+
+
+def parse(text) -> np.ndarray:
+  values = text.split(',') if isinstance(text, str) else text
+  return orders.validate_orders(np.array([[int(v) for v in values]]))[0]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  task = lopro.get_task(_TASK.value, _LENGTH.value)
+  centre = parse(_ORDER.value)
+  candidates = search._insertion_candidates(centre)  # pylint: disable=protected-access
+  named = {'centre': centre}
+  for i, text in enumerate(_BETTER.value):
+    named[f'better {i + 1}'] = parse(text)
+  index = {}
+  for name, order in named.items():
+    hits = np.flatnonzero(np.all(candidates == order, axis=1))
+    if not hits.size:
+      raise app.UsageError(f'{name} {order.tolist()} is not a single-slot '
+                           'move of --order')
+    index[name] = int(hits[0])
+  runs = []
+  settings = [('independent', lopro.ProfileConfig())] + [
+      (f'mixture, {h} held-out, {t} steps',
+       lopro.ProfileConfig.mixture(num_checkpoints=1, num_heldout=int(h),
+                                   steps=int(t)))
+      for t in _MIXTURE_STEPS.value for h in _NUM_HELDOUT.value]
+  for label, config in settings:
+    prof = lopro.profile_orders(candidates, task, config=config,
+                                seed=_SEED.value)
+    runs.append(dict(
+        estimator=label, best=orders.order_to_string(prof.best),
+        **{name: dict(rank=prof.rank_of(named[name]) + 1,
+                      score=float(prof.scores[i]))
+           for name, i in index.items()}))
+    print(runs[-1], flush=True)
+  names = list(index)
+  lines = [f'Insertion neighbourhood of `{orders.order_to_string(centre)}` '
+           f'({task.name}, L={task.length}, {len(candidates)} orders, seed '
+           f'{_SEED.value}): rank (score) of each.', '',
+           '| estimator | ' + ' | '.join(names) + ' |',
+           '|---|' + '---|' * len(names)]
+  for r in runs:
+    lines.append(f'| {r["estimator"]} | ' + ' | '.join(
+        f'{r[n]["rank"]} ({r[n]["score"]:.4f})' for n in names) + ' |')
+  command = ' '.join(['python experiments/mixture_bias.py'] + sys.argv[1:])
+  lines.append(f'\nCommand: `{command}`\n')
+  results.atomic_write_json(_OUTPUT.value + '.json', dict(
+      task=task.name, length=task.length, centre=centre.tolist(),
+      named={k: v.tolist() for k, v in named.items()}, runs=runs,
+      command=command))
+  results.atomic_write_bytes(_OUTPUT.value + '.md', '\n'.join(lines).encode())
+  print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+  app.run(main)
