@@ -31,6 +31,10 @@ _LENGTH = flags.DEFINE_integer('length', 13, 'Target length L.')
 _ORDER = flags.DEFINE_list('order', None, 'The centre order.', required=True)
 _BETTER = flags.DEFINE_multi_string(
     'better', [], 'Neighbours to report (comma-separated orders).')
+_REFERENCE = flags.DEFINE_bool(
+    'reference', True, 'Also score the task\'s friendly order in the '
+    'independent profile (common random numbers: its score does not depend '
+    'on the other orders).')
 _NUM_HELDOUT = flags.DEFINE_list('num_heldout', ['128', '1024'],
                                  'Held-out examples of the mixture runs.')
 _MIXTURE_STEPS = flags.DEFINE_list('mixture_steps', ['1000', '3000'],
@@ -67,13 +71,23 @@ def main(argv):
        lopro.ProfileConfig.mixture(num_checkpoints=1, num_heldout=int(h),
                                    steps=int(t)))
       for t in _MIXTURE_STEPS.value for h in _NUM_HELDOUT.value]
+  friendly = task.friendly_order
+  reference = None
   for label, config in settings:
-    prof = lopro.profile_orders(candidates, task, config=config,
-                                seed=_SEED.value)
+    perms = candidates
+    if (config.mode == 'independent' and _REFERENCE.value
+        and friendly is not None):
+      perms = np.concatenate([candidates, friendly[None]])
+    prof = lopro.profile_orders(perms, task, config=config, seed=_SEED.value)
+    if perms is not candidates:
+      reference = float(prof.scores[-1])
+    scores = prof.scores[:len(candidates)]  # ranks among the candidates
+    position = np.empty(len(candidates), np.int64)
+    position[lopro.profile.rank_scores(scores)] = np.arange(len(candidates))
     runs.append(dict(
-        estimator=label, best=orders.order_to_string(prof.best),
-        **{name: dict(rank=prof.rank_of(named[name]) + 1,
-                      score=float(prof.scores[i]))
+        estimator=label,
+        best=orders.order_to_string(candidates[position.argmin()]),
+        **{name: dict(rank=int(position[i]) + 1, score=float(scores[i]))
            for name, i in index.items()}))
     print(runs[-1], flush=True)
   names = list(index)
@@ -85,12 +99,16 @@ def main(argv):
   for r in runs:
     lines.append(f'| {r["estimator"]} | ' + ' | '.join(
         f'{r[n]["rank"]} ({r[n]["score"]:.4f})' for n in names) + ' |')
+  if reference is not None:
+    lines.append(f'\nThe friendly order `{orders.order_to_string(friendly)}` '
+                 f'scores {reference:.4f} in the independent profile (not '
+                 'counted in its ranks).')
   command = ' '.join(['python experiments/mixture_bias.py'] + sys.argv[1:])
   lines.append(f'\nCommand: `{command}`\n')
   results.atomic_write_json(_OUTPUT.value + '.json', dict(
       task=task.name, length=task.length, centre=centre.tolist(),
       named={k: v.tolist() for k, v in named.items()}, runs=runs,
-      command=command))
+      friendly_independent_score=reference, command=command))
   results.atomic_write_bytes(_OUTPUT.value + '.md', '\n'.join(lines).encode())
   print('\n'.join(lines))
 
