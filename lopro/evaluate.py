@@ -107,9 +107,7 @@ class EvalConfig(train_lib.TrainConfig):
     return getattr(cls, name)(**overrides)
 
   def train_config(self) -> train_lib.TrainConfig:
-    return train_lib.TrainConfig(
-        **{f.name: getattr(self, f.name)
-           for f in dataclasses.fields(train_lib.TrainConfig)})
+    return train_lib.base_config(self)
 
   def to_dict(self) -> dict[str, Any]:
     return results.to_jsonable(dataclasses.asdict(self))

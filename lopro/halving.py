@@ -39,7 +39,6 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,12 +53,6 @@ from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 
 _COMPILED: dict[tuple[Any, ...], Any] = {}
-
-
-def _train_config(config: profile_lib.ProfileConfig) -> train_lib.TrainConfig:
-  return train_lib.TrainConfig(
-      **{f.name: getattr(config, f.name)
-         for f in dataclasses.fields(train_lib.TrainConfig)})
 
 
 def _compiled_programs(task: tasks_lib.Task,
@@ -80,7 +73,7 @@ def _compiled_programs(task: tasks_lib.Task,
   Returns:
     (init, run, seconds spent compiling now: 0 when cached).
   """
-  train_config = _train_config(config)
+  train_config = train_lib.base_config(config)
   cache_key = (task, train_config, chunk, group, seg_steps)
   if cache_key in _COMPILED:
     return (*_COMPILED[cache_key], 0.0)

@@ -32,7 +32,6 @@ B batch, M held-out examples, L target length, Lx input length, C checkpoints.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -151,10 +150,8 @@ def _segments(config: profile_lib.ProfileConfig) -> list[tuple[int, int]]:
 def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
               perm_capacity: int, group: int) -> _Programs:
   """The jitted and compiled programs, cached per shapes and settings."""
-  fields = {f.name: getattr(config, f.name)
-            for f in dataclasses.fields(train_lib.TrainConfig)}
   lengths = sorted({n for _, n in _segments(config)})
-  cache_key = (task, tuple(sorted(fields.items())), config.slot_embedding,
+  cache_key = (task, train_lib.base_config(config), config.slot_embedding,
                config.num_heldout, perm_capacity, group, tuple(lengths))
   if cache_key in _COMPILED:
     programs = _COMPILED[cache_key]

@@ -351,9 +351,7 @@ def _compiled_chunk(task: tasks_lib.Task, config: ProfileConfig, chunk: int,
   Returns:
     (compiled function, seconds spent compiling now: 0 when cached).
   """
-  train_config = train_lib.TrainConfig(
-      **{f.name: getattr(config, f.name)
-         for f in dataclasses.fields(train_lib.TrainConfig)})
+  train_config = train_lib.base_config(config)
   cache_key = (task, train_config, config.common_random_numbers, chunk, group)
   if cache_key in _COMPILED:
     return _COMPILED[cache_key], 0.0

@@ -89,6 +89,14 @@ class TrainConfig:
                        f'{self.weight_decay!r}, {self.grad_clip!r}')
 
 
+def base_config(config: TrainConfig) -> TrainConfig:
+  """The plain TrainConfig inside a subclass config (ProfileConfig,
+  EvalConfig): equal for configs that train alike, so it keys caches of
+  compiled programs."""
+  return TrainConfig(**{f.name: getattr(config, f.name)
+                        for f in dataclasses.fields(TrainConfig)})
+
+
 class TrainState(NamedTuple):
   params: Any
   opt_state: Any
