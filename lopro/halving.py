@@ -46,9 +46,11 @@ from typing import Any
 from absl import logging
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 import numpy as np
 
 from lopro import profile as profile_lib
+from lopro import sharding
 from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 
@@ -57,41 +59,46 @@ _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 def _compiled_programs(task: tasks_lib.Task,
                        config: profile_lib.ProfileConfig, chunk: int,
-                       group: int, seg_steps: int):
+                       group: int, seg_steps: int, mesh: Mesh):
   """The compiled init and segment programs of one chunk shape.
 
-  ``init(keys [C]) -> states [C]`` initialises C models; ``run(keys [C],
-  states [C], orders int32[C, L], start_step int32, num_groups int32) ->
-  (states [C], losses float32[C, s])`` trains the first ``num_groups``
-  groups of G orders for s steps from ``start_step`` (one vmap of
-  ``TrainFns.run`` per group) and returns the other states as given and
-  their losses zero. ``keys[c]`` drives order c; with common random numbers
-  the caller passes C copies of one key, which gives the same numbers as
-  one shared key, so the programs do not depend on that switch and serve
-  both. Compiled once per (task, train config, C, G, s) and kept.
+  ``init(keys [C, K]) -> states [C]`` initialises C models; ``run(keys
+  [C, K], states [C], orders int32[C, L], start_step int32, num_groups
+  int32[N]) -> (states [C], losses float32[C, s])`` trains, on each device,
+  its first ``num_groups[device]`` groups of G orders for s steps from
+  ``start_step`` (one vmap of ``TrainFns.run`` per group) and returns the
+  other states as given and their losses zero. Keys are raw key data, and
+  the order axis of keys, states, orders and losses is sharded over
+  ``mesh``. ``keys[c]`` drives order c; with common random numbers the
+  caller passes C copies of one key, which gives the same numbers as one
+  shared key, so the programs do not depend on that switch and serve both.
+  Compiled once per (task, train config, C, G, s, mesh) and kept.
 
   Returns:
     (init, run, seconds spent compiling now: 0 when cached).
   """
   train_config = train_lib.base_config(config)
-  cache_key = (task, train_config, chunk, group, seg_steps)
+  cache_key = (task, train_config, chunk, group, seg_steps, mesh)
   if cache_key in _COMPILED:
     return (*_COMPILED[cache_key], 0.0)
   fns = train_lib.make_train_fns(task, train_config)
-  num_slots = chunk // group
+  local = chunk // mesh.size
+  num_slots = local // group
 
   def init_fn(keys):
     # A loop, not a vmap: a vmapped init (threefry on batched keys) took
     # twice as long to compile, and init is cheap next to training.
-    return jax.lax.map(lambda k: fns.init(train_lib.split_run_key(k)[0]),
-                       keys)
+    return jax.lax.map(
+        lambda k: fns.init(train_lib.split_run_key(
+            jax.random.wrap_key_data(k))[0]), keys)
 
   def run_one(key, state, order, start_step):
-    _, data_key, dropout_key = train_lib.split_run_key(key)
+    _, data_key, dropout_key = train_lib.split_run_key(
+        jax.random.wrap_key_data(key))
     return fns.run(state, data_key, dropout_key, order, start_step, seg_steps)
 
   def run_fn(keys, states, perms, start_step, num_groups):
-    keys = keys.reshape(num_slots, group)
+    keys = keys.reshape((num_slots, group) + keys.shape[1:])
     perms = perms.reshape(num_slots, group, task.length)
     states = jax.tree.map(
         lambda x: x.reshape((num_slots, group) + x.shape[1:]), states)
@@ -104,19 +111,28 @@ def _compiled_programs(task: tasks_lib.Task,
       return states, losses.at[i].set(out)
 
     losses = jnp.zeros((num_slots, group, seg_steps), jnp.float32)
-    states, losses = jax.lax.fori_loop(0, num_groups, run_group,
+    states, losses = jax.lax.fori_loop(0, num_groups[0], run_group,
                                        (states, losses))
-    states = jax.tree.map(lambda x: x.reshape((chunk,) + x.shape[2:]), states)
-    return states, losses.reshape(chunk, seg_steps)
+    states = jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), states)
+    return states, losses.reshape(local, seg_steps)
 
   start = time.perf_counter()
-  keys = jax.random.split(jax.random.key(0), chunk)
-  init = jax.jit(init_fn).lower(keys).compile()
-  run = jax.jit(run_fn).lower(
-      keys, jax.eval_shape(init_fn, keys),
-      jax.ShapeDtypeStruct((chunk, task.length), np.int32),
-      jax.ShapeDtypeStruct((), np.int32),
-      jax.ShapeDtypeStruct((), np.int32)).compile()
+  data = profile_lib.key_data(jax.random.key(0))
+  keys = jax.ShapeDtypeStruct((chunk,) + data.shape, data.dtype)
+  sharded, replicated = sharding.SHARDED, sharding.REPLICATED
+  init = sharding.shard_orders(init_fn, mesh, sharded, sharded).lower(
+      sharding.abstract(keys, mesh)).compile()
+  states = sharding.abstract(jax.eval_shape(init_fn, keys), mesh)
+  run = sharding.shard_orders(
+      run_fn, mesh, (sharded, sharded, sharded, replicated, sharded),
+      (sharded, sharded)).lower(
+          sharding.abstract(keys, mesh), states,
+          sharding.abstract(
+              jax.ShapeDtypeStruct((chunk, task.length), np.int32), mesh),
+          sharding.abstract(jax.ShapeDtypeStruct((), np.int32), mesh,
+                            replicated),
+          sharding.abstract(jax.ShapeDtypeStruct((mesh.size,), np.int32),
+                            mesh)).compile()
   _COMPILED[cache_key] = (init, run)
   return init, run, time.perf_counter() - start
 
@@ -137,8 +153,8 @@ def _rank(scores: np.ndarray, rung: np.ndarray) -> np.ndarray:
 
 def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
                     config: profile_lib.ProfileConfig, seed: int,
-                    callback: Callable[[profile_lib.Progress], None] | None
-                    ) -> profile_lib.Profile:
+                    callback: Callable[[profile_lib.Progress], None] | None,
+                    mesh: Mesh) -> profile_lib.Profile:
   """Profiles ``perms`` by successive halving (see the module docstring).
 
   Called by ``profile_orders`` when ``config.schedule == 'halving'``, after
@@ -155,6 +171,7 @@ def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
       ``orders_done`` and ``num_orders`` count order-rung runs (an order
       trained in rungs 0..r counts r+1 times), ``eta_s`` is estimated from
       order-steps.
+    mesh: the devices the orders are sharded over.
 
   Returns:
     A Profile with losses float32[O, S] (S = s * (1 + ... + eta^(rungs-1)),
@@ -170,14 +187,16 @@ def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
   seg = config.halving_base_steps
   ends = np.cumsum([steps for _, steps in plan])  # step count after rung r
   total_steps = int(ends[-1])
-  chunk, group = profile_lib.chunk_plan(num_orders, config)
-  init, run, compile_s = _compiled_programs(task, config, chunk, group, seg)
+  chunk, group = profile_lib.chunk_plan(num_orders, config, mesh.size)
+  init, run, compile_s = _compiled_programs(task, config, chunk, group, seg,
+                                            mesh)
   key = jax.random.key(seed)
   if config.common_random_numbers:
     order_keys = jnp.broadcast_to(key, (num_orders,))
   else:
     order_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
         np.arange(num_orders))
+  order_keys = profile_lib.key_data(order_keys)
   perms32 = perms.astype(np.int32)
 
   losses = np.full((num_orders, total_steps), np.nan, np.float32)
@@ -198,31 +217,35 @@ def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
     first_step = int(ends[r]) - rung_steps
     for lo in range(0, kept, chunk):
       hi = min(lo + chunk, kept)
-      # Pad with copies of the chunk's first order; their results are dropped.
-      index = alive[np.concatenate([np.arange(lo, hi),
-                                    np.full(chunk - (hi - lo), lo)])]
-      keys = order_keys[index]
+      n = hi - lo
+      rows, num_groups = profile_lib.pack_chunk(n, chunk, group, mesh.size)
+      # Empty slots hold copies of the chunk's first order; results dropped.
+      index = np.full(chunk, alive[lo])
+      index[rows] = alive[lo:hi]
+      keys = sharding.put(order_keys[index], mesh)
       if r == 0:
         states = init(keys)
       else:
-        states = jax.tree.map(lambda x: x[index], store)
-      num_groups = np.int32(-(-(hi - lo) // group))
+        states = sharding.put(jax.tree.map(lambda x: x[index], store), mesh)
+      order_perms, num_groups = sharding.put(
+          (perms32[index], num_groups), mesh)
       outs = []
       for j in range(rung_steps // seg):
-        states, out = run(keys, states, perms32[index],
-                          np.int32(first_step + j * seg), num_groups)
+        start_step = sharding.put(np.int32(first_step + j * seg), mesh,
+                                  sharding.REPLICATED)
+        states, out = run(keys, states, order_perms, start_step, num_groups)
         outs.append(out)
-      n = hi - lo
-      losses[index[:n], first_step:first_step + rung_steps] = np.concatenate(
-          [np.asarray(out)[:n] for out in outs], axis=1)
+      losses[index[rows], first_step:first_step + rung_steps] = (
+          np.concatenate([sharding.to_host(out)[rows] for out in outs],
+                         axis=1))
       if r + 1 < len(plan):
-        states = jax.tree.map(lambda x: np.asarray(x)[:n], states)
+        states = jax.tree.map(lambda x: x[rows], sharding.to_host(states))
         if store is None:
           store = jax.tree.map(
               lambda x: np.empty((num_orders,) + x.shape[1:], x.dtype),
               states)
         for dst, src in zip(jax.tree.leaves(store), jax.tree.leaves(states)):
-          dst[index[:n]] = src
+          dst[index[rows]] = src
       chunks_done += 1
       runs_done += n
       steps_done += n * rung_steps
@@ -249,7 +272,8 @@ def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
   total_s = time.perf_counter() - start
   timings = dict(compile_s=compile_s, run_s=run_s, total_s=total_s,
                  orders_per_s=num_orders / run_s,
-                 order_steps_per_s=work / run_s, order_steps=int(work))
+                 order_steps_per_s=work / run_s, order_steps=int(work),
+                 devices=mesh.size)
   return profile_lib.Profile(
       perms=perms, losses=losses, scores=scores, ranking=_rank(scores, rung),
       nonfinite=nonfinite, task=task.name, config=config,

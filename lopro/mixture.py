@@ -39,10 +39,12 @@ from typing import Any, NamedTuple
 from absl import logging
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 import numpy as np
 import optax
 
 from lopro import profile as profile_lib
+from lopro import sharding
 from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 
@@ -70,13 +72,20 @@ def capacity(num_orders: int, config: profile_lib.ProfileConfig) -> int:
   return max(config.chunk_size, 1 << max(0, (num_orders - 1).bit_length()))
 
 
-def eval_group(config: profile_lib.ProfileConfig) -> int:
-  """G, orders per held-out evaluation call."""
+def eval_group(config: profile_lib.ProfileConfig, num_devices: int = 1
+               ) -> int:
+  """G, orders per held-out evaluation call: a multiple of the devices.
+
+  Per device ``vmap_group``, else ``CPU_EVAL_GROUP`` on a CPU, else
+  ``chunk_size / num_devices`` (rounded up).
+  """
   if config.vmap_group is not None:
-    return config.vmap_group
-  if jax.default_backend() == 'cpu':
-    return CPU_EVAL_GROUP
-  return config.chunk_size
+    per_device = config.vmap_group
+  elif jax.default_backend() == 'cpu':
+    per_device = CPU_EVAL_GROUP
+  else:
+    per_device = -(-config.chunk_size // num_devices)
+  return per_device * num_devices
 
 
 def make_mixture_fns(task: tasks_lib.Task,
@@ -148,11 +157,16 @@ def _segments(config: profile_lib.ProfileConfig) -> list[tuple[int, int]]:
 
 
 def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
-              perm_capacity: int, group: int) -> _Programs:
-  """The jitted and compiled programs, cached per shapes and settings."""
+              perm_capacity: int, group: int, mesh: Mesh) -> _Programs:
+  """The jitted and compiled programs, cached per shapes and settings.
+
+  Training runs on one device (the default one of each process); the
+  held-out evaluation is sharded over the orders of ``mesh``, with params
+  and held-out examples replicated.
+  """
   lengths = sorted({n for _, n in _segments(config)})
   cache_key = (task, train_lib.base_config(config), config.slot_embedding,
-               config.num_heldout, perm_capacity, group, tuple(lengths))
+               config.num_heldout, perm_capacity, group, tuple(lengths), mesh)
   if cache_key in _COMPILED:
     programs = _COMPILED[cache_key]
     return programs._replace(compile_s=0.0)
@@ -171,10 +185,16 @@ def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
   inputs = jax.ShapeDtypeStruct((config.num_heldout, task.input_length),
                                 np.int32)
   targets = jax.ShapeDtypeStruct((config.num_heldout, task.length), np.int32)
-  evaluate = jax.jit(jax.vmap(heldout_loss, in_axes=(None, None, None, 0))
-                     ).lower(state.params, inputs, targets,
-                             jax.ShapeDtypeStruct((group, task.length),
-                                                  np.int32)).compile()
+  replicated = sharding.REPLICATED
+  evaluate = sharding.shard_orders(
+      jax.vmap(heldout_loss, in_axes=(None, None, None, 0)), mesh,
+      (replicated, replicated, replicated, sharding.SHARDED),
+      sharding.SHARDED).lower(
+          sharding.abstract(state.params, mesh, replicated),
+          sharding.abstract(inputs, mesh, replicated),
+          sharding.abstract(targets, mesh, replicated),
+          sharding.abstract(jax.ShapeDtypeStruct((group, task.length),
+                                                 np.int32), mesh)).compile()
   programs = _Programs(init_c, segments, evaluate,
                        time.perf_counter() - start)
   _COMPILED[cache_key] = programs
@@ -184,7 +204,7 @@ def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
 def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
                     config: profile_lib.ProfileConfig, seed: int,
                     callback: Callable[[profile_lib.Progress], None] | None
-                    = None) -> profile_lib.Profile:
+                    = None, mesh: Mesh | None = None) -> profile_lib.Profile:
   """``profile_orders(..., mode='mixture')``; see the module docstring.
 
   Args:
@@ -193,6 +213,8 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
     config: a ProfileConfig with mode='mixture'.
     seed: root seed of the init, data, order draws and held-out set.
     callback: called with a Progress after every checkpoint's evaluation.
+    mesh: the devices the held-out evaluation is sharded over; None for
+      all. Every process trains the one model on its default device.
 
   Returns:
     A Profile with losses float32[O, C] (held-out loss of every order at
@@ -204,19 +226,24 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
   start = time.perf_counter()
   num_orders = perms.shape[0]
   table_size = capacity(num_orders, config)
-  group = eval_group(config)
-  programs = _compiled(task, config, table_size, group)
+  mesh = sharding.check_mesh(mesh)
+  group = eval_group(config, mesh.size)
+  programs = _compiled(task, config, table_size, group, mesh)
   init_key, data_key, dropout_key, heldout_key = jax.random.split(
       jax.random.key(seed), 4)
   table = np.zeros((table_size, task.length), np.int32)
   table[:num_orders] = perms
   table[num_orders:] = perms[0]
   inputs, targets = task.sample(heldout_key, config.num_heldout)
-  inputs, targets = inputs.astype(jnp.int32), targets.astype(jnp.int32)
+  inputs, targets = sharding.put(
+      (inputs.astype(jnp.int32), targets.astype(jnp.int32)), mesh,
+      sharding.REPLICATED)
   num_calls = -(-num_orders // group)
   padded = np.concatenate(
       [perms, np.repeat(perms[:1], num_calls * group - num_orders, axis=0)]
   ).astype(np.int32)
+  calls = [sharding.put(padded[i * group:(i + 1) * group], mesh)
+           for i in range(num_calls)]
 
   run_start = time.perf_counter()
   state = programs.init(init_key)
@@ -228,10 +255,11 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
         state, data_key, dropout_key, table, np.int32(num_orders),
         np.int32(first))
     train_losses.append(np.asarray(segment_losses))
-    column = [programs.evaluate(state.params, inputs, targets,
-                                padded[i * group:(i + 1) * group])
-              for i in range(num_calls)]
-    losses[:, c] = np.concatenate([np.asarray(x) for x in column]
+    params = sharding.put(sharding.to_host(state.params), mesh,
+                          sharding.REPLICATED)
+    column = [programs.evaluate(params, inputs, targets, orders)
+              for orders in calls]
+    losses[:, c] = np.concatenate([sharding.to_host(x) for x in column]
                                   )[:num_orders]
     elapsed = time.perf_counter() - run_start
     eta = elapsed / (c + 1) * (len(segments) - c - 1)
@@ -260,7 +288,8 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
                  order_steps_per_s=config.steps / run_s,
                  heldout_examples=int(num_orders * len(segments)
                                       * config.num_heldout),
-                 train_loss_final=float(train_losses[-1][-1]))
+                 train_loss_final=float(train_losses[-1][-1]),
+                 devices=mesh.size)
   return profile_lib.Profile(
       perms=perms, losses=losses, scores=scores,
       ranking=profile_lib.rank_scores(scores), nonfinite=nonfinite,

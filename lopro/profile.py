@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from absl import logging
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 import numpy as np
 
 from lopro import orders as orders_lib
+from lopro import sharding
 from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 
@@ -314,53 +316,85 @@ def chunk_shape(num_orders: int, chunk_size: int) -> int:
   return min(chunk_size, 1 << max(0, (num_orders - 1).bit_length()))
 
 
-def chunk_plan(num_orders: int, config: ProfileConfig) -> tuple[int, int]:
+def chunk_plan(num_orders: int, config: ProfileConfig,
+               num_devices: int = 1) -> tuple[int, int]:
   """(C orders per compiled chunk, G orders per lockstep group).
 
-  With a group (a CPU by default), C is ``chunk_size`` rounded up to whole
-  groups whatever ``num_orders``, and only the groups that hold orders run.
-  Without one (accelerators), G = C = ``chunk_shape(num_orders, ...)``.
+  C is a multiple of ``num_devices``: each device trains C/N orders, in
+  groups of G. With a group (a CPU by default), C/N is ``chunk_size / N``
+  rounded up to whole groups whatever ``num_orders``, and only the groups
+  that hold orders run. Without one (accelerators), each device runs one
+  vmap: G = C/N = ``chunk_shape(ceil(num_orders / N), ceil(chunk_size /
+  N))``.
   """
   group = config.vmap_group
   if group is None and jax.default_backend() == 'cpu':
     group = CPU_VMAP_GROUP
+  per_device_cap = -(-config.chunk_size // num_devices)
   if group is None:
-    chunk = chunk_shape(num_orders, config.chunk_size)
-    return chunk, chunk
-  group = min(group, config.chunk_size)
-  return -(-config.chunk_size // group) * group, group
+    group = chunk_shape(-(-num_orders // num_devices), per_device_cap)
+    return group * num_devices, group
+  group = min(group, per_device_cap)
+  return -(-per_device_cap // group) * group * num_devices, group
+
+
+def pack_chunk(count: int, chunk: int, group: int, num_devices: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """Where ``count`` orders sit in a chunk of C slots over N devices.
+
+  Orders are dealt round-robin over the devices (equal shares), and fill
+  each device's slots from the front, so a device runs only its first
+  ceil(share / G) groups.
+
+  Returns:
+    (rows int64[count]: the chunk slot of each order, num_groups int32[N]:
+    groups each device runs).
+  """
+  rows = sharding.round_robin(count, num_devices, chunk // num_devices)
+  num_groups = -(-sharding.device_counts(count, num_devices) // group)
+  return rows, num_groups.astype(np.int32)
+
+
+def key_data(keys: jax.Array) -> np.ndarray:
+  """uint32[..., K]: the raw data of typed PRNG keys, on the host."""
+  return np.asarray(jax.random.key_data(keys))
 
 
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 
 def _compiled_chunk(task: tasks_lib.Task, config: ProfileConfig, chunk: int,
-                    group: int):
-  """The compiled ``(key, keys [C], orders int32[C, L], num_groups int32)
-  -> losses float32[C, T]``.
+                    group: int, mesh: Mesh):
+  """The compiled ``(key [K], keys [C, K], orders int32[C, L], num_groups
+  int32[N]) -> losses float32[C, T]``, sharded over the orders of ``mesh``.
 
-  The chunk is C/G groups of G orders; a loop with a traced trip count
-  trains the first ``num_groups`` groups, each as one vmap of ``train``, and
-  leaves the rest of the output zero. So one program serves any number of
-  orders up to C, at the cost of whole groups.
+  Keys are raw key data (``key_data``). Each device holds C/N orders as
+  C/(N G) groups of G; a loop with a traced trip count trains its first
+  ``num_groups[device]`` groups, each as one vmap of ``train``, and leaves
+  the rest of its output zero. So one program serves any number of orders
+  up to C, at the cost of whole groups.
 
   With common random numbers the single ``key`` drives every order and
   ``keys`` is ignored; otherwise ``keys[c]`` drives order ``c``. Compiled
-  once per (task, config, C, G) and kept.
+  once per (task, config, C, G, mesh) and kept.
 
   Returns:
     (compiled function, seconds spent compiling now: 0 when cached).
   """
   train_config = train_lib.base_config(config)
-  cache_key = (task, train_config, config.common_random_numbers, chunk, group)
+  cache_key = (task, train_config, config.common_random_numbers, chunk, group,
+               mesh)
   if cache_key in _COMPILED:
     return _COMPILED[cache_key], 0.0
   train = train_lib.make_train(task, train_config)
   crn = config.common_random_numbers
+  local = chunk // mesh.size
+  slots = local // group
 
-  def chunk_fn(key, keys, perms, num_groups):
-    keys = keys.reshape(chunk // group, group)
-    perms = perms.reshape(chunk // group, group, task.length)
+  def local_fn(key, keys, perms, num_groups):
+    key = jax.random.wrap_key_data(key)
+    keys = jax.random.wrap_key_data(keys).reshape(slots, group)
+    perms = perms.reshape(slots, group, task.length)
 
     def run_group(i, losses):
       if crn:
@@ -369,25 +403,73 @@ def _compiled_chunk(task: tasks_lib.Task, config: ProfileConfig, chunk: int,
         out = jax.vmap(train)(keys[i], perms[i])
       return losses.at[i].set(out)
 
-    losses = jnp.zeros((chunk // group, group, config.steps), jnp.float32)
-    losses = jax.lax.fori_loop(0, num_groups, run_group, losses)
-    return losses.reshape(chunk, config.steps)
+    losses = jnp.zeros((slots, group, config.steps), jnp.float32)
+    losses = jax.lax.fori_loop(0, num_groups[0], run_group, losses)
+    return losses.reshape(local, config.steps)
 
   start = time.perf_counter()
-  key = jax.random.key(0)
-  compiled = jax.jit(chunk_fn).lower(
-      key, jax.random.split(key, chunk),
-      jax.ShapeDtypeStruct((chunk, task.length), np.int32),
-      jax.ShapeDtypeStruct((), np.int32)).compile()
+  data = key_data(jax.random.key(0))
+  fn = sharding.shard_orders(
+      local_fn, mesh,
+      in_specs=(sharding.REPLICATED, sharding.SHARDED, sharding.SHARDED,
+                sharding.SHARDED),
+      out_specs=sharding.SHARDED)
+  compiled = fn.lower(
+      sharding.abstract(data, mesh, sharding.REPLICATED),
+      sharding.abstract(
+          jax.ShapeDtypeStruct((chunk,) + data.shape, data.dtype), mesh),
+      sharding.abstract(
+          jax.ShapeDtypeStruct((chunk, task.length), np.int32), mesh),
+      sharding.abstract(
+          jax.ShapeDtypeStruct((mesh.size,), np.int32), mesh)).compile()
   _COMPILED[cache_key] = compiled
   return compiled, time.perf_counter() - start
+
+
+def profile_chunks(perms: np.ndarray, task: tasks_lib.Task,
+                   config: ProfileConfig, seed: int, mesh: Mesh
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray, jax.Array]]:
+  """Trains validated ``perms`` chunk by chunk, leaving losses on devices.
+
+  The engine of independent ``profile_orders``, for callers who want the
+  loss matrix to stay sharded (``profile_orders`` gathers it).
+
+  Args:
+    perms: int64[O, L], validated permutations.
+    task: the Task (length L).
+    config: a ProfileConfig (independent mode, full schedule).
+    seed: root seed, as in ``profile_orders``.
+    mesh: a ``sharding.make_mesh`` mesh.
+
+  Yields:
+    (orders int64[n]: indices into ``perms``, rows int64[n]: the rows of
+    ``losses`` that hold them, losses float32[C, T]: sharded over the mesh's
+    devices along C).
+  """
+  num_orders = perms.shape[0]
+  chunk, group = chunk_plan(num_orders, config, mesh.size)
+  compiled, _ = _compiled_chunk(task, config, chunk, group, mesh)
+  key = jax.random.key(seed)
+  shared_key = sharding.put(key_data(key), mesh, sharding.REPLICATED)
+  order_keys = key_data(jax.vmap(lambda i: jax.random.fold_in(key, i))(
+      np.arange(num_orders)))
+  for lo in range(0, num_orders, chunk):
+    hi = min(lo + chunk, num_orders)
+    rows, num_groups = pack_chunk(hi - lo, chunk, group, mesh.size)
+    # Slots without an order hold copies of the chunk's first one; the
+    # groups that hold only copies do not run.
+    index = np.full(chunk, lo)
+    index[rows] = np.arange(lo, hi)
+    out = compiled(shared_key, *sharding.put(
+        (order_keys[index], perms[index].astype(np.int32), num_groups), mesh))
+    yield np.arange(lo, hi), rows, out
 
 
 def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
                    config: ProfileConfig | None = None, seed: int = 0,
                    mode: str | None = None,
-                   callback: Callable[[Progress], None] | None = None
-                   ) -> Profile:
+                   callback: Callable[[Progress], None] | None = None,
+                   mesh: Mesh | None = None) -> Profile:
   """Trains a small transformer briefly on every order and ranks the orders.
 
   Independent mode trains one model per order (vmapped); with
@@ -405,6 +487,8 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
     mode: overrides ``config.mode``: 'independent' or 'mixture'.
     callback: called with a ``Progress`` after every chunk (mixture mode:
       every checkpoint).
+    mesh: devices to shard the orders over (``lopro.sharding.make_mesh``);
+      None uses every device JAX sees, of every process.
 
   Returns:
     A Profile with losses float32[O, T] (mixture mode: [O, checkpoints]),
@@ -430,32 +514,26 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
     raise ValueError(f'seed must be an int, got {seed!r}')
   perms = orders_lib.validate_orders(perms)
   task = resolve_task(task, perms.shape[1])
+  mesh = sharding.check_mesh(mesh)
   if config.mode == 'mixture':
     from lopro import mixture  # pylint: disable=g-import-not-at-top
-    return mixture.profile_mixture(perms, task, config, int(seed), callback)
+    return mixture.profile_mixture(perms, task, config, int(seed), callback,
+                                   mesh)
   if config.schedule == 'halving':
     from lopro import halving  # pylint: disable=g-import-not-at-top
-    return halving.profile_halving(perms, task, config, int(seed), callback)
+    return halving.profile_halving(perms, task, config, int(seed), callback,
+                                   mesh)
 
   num_orders = perms.shape[0]
-  chunk, group = chunk_plan(num_orders, config)
-  compiled, compile_s = _compiled_chunk(task, config, chunk, group)
-  key = jax.random.key(seed)
-  order_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
-      np.arange(num_orders))
-
+  chunk, group = chunk_plan(num_orders, config, mesh.size)
+  _, compile_s = _compiled_chunk(task, config, chunk, group, mesh)
   num_chunks = -(-num_orders // chunk)
   losses = np.empty((num_orders, config.steps), np.float32)
   run_start = time.perf_counter()
-  for c in range(num_chunks):
-    lo, hi = c * chunk, min((c + 1) * chunk, num_orders)
-    # Pad the last chunk with copies of its first order; they are dropped.
-    index = np.concatenate([np.arange(lo, hi),
-                            np.full(chunk - (hi - lo), lo)])
-    num_groups = np.int32(-(-(hi - lo) // group))
-    out = compiled(key, order_keys[index], perms[index].astype(np.int32),
-                   num_groups)
-    losses[lo:hi] = np.asarray(out)[:hi - lo]
+  for c, (done, rows, out) in enumerate(
+      profile_chunks(perms, task, config, int(seed), mesh)):
+    losses[done] = sharding.to_host(out)[rows]
+    hi = int(done[-1]) + 1
     elapsed = time.perf_counter() - run_start
     rate = hi / elapsed
     info = Progress(chunk=c + 1, num_chunks=num_chunks, orders_done=hi,
@@ -477,7 +555,8 @@ def profile_orders(perms, task: str | tasks_lib.Task = 'relu', *,
   timings = dict(compile_s=compile_s, run_s=run_s, total_s=total_s,
                  orders_per_s=num_orders / run_s,
                  order_steps_per_s=num_orders * config.steps / run_s,
-                 order_steps=int(num_orders * config.steps))
+                 order_steps=int(num_orders * config.steps),
+                 devices=mesh.size)
   return Profile(perms=perms, losses=losses, scores=scores,
                  ranking=rank_scores(scores), nonfinite=nonfinite,
                  task=task.name, config=config, seed=int(seed),

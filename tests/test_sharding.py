@@ -1,0 +1,133 @@
+"""Tests of lopro.sharding: profiles sharded over devices and processes.
+
+The device count is fixed when JAX starts, so the multi-device runs happen in
+subprocesses (tests/sharding_worker.py) with 4 virtual CPU devices, or as 2
+processes joined by ``jax.distributed`` over 127.0.0.1 (CPU collectives).
+"""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import lopro
+from lopro import profile as profile_lib
+from lopro import sharding
+
+WORKER = pathlib.Path(__file__).with_name('sharding_worker.py')
+PROFILES = ('independent', 'halving', 'mixture')
+
+
+def _env(num_devices):
+  env = dict(os.environ)
+  env['XLA_FLAGS'] = (env.get('XLA_FLAGS', '') + ' --xla_force_host_platform'
+                      f'_device_count={num_devices}').strip()
+  env['JAX_PLATFORMS'] = 'cpu'
+  return env
+
+
+def _assert_same_profiles(got, want, names=PROFILES):
+  for name in names:
+    np.testing.assert_allclose(got[name]['losses'], want[name]['losses'],
+                               atol=1e-4, rtol=1e-4, err_msg=name)
+    np.testing.assert_allclose(got[name]['scores'], want[name]['scores'],
+                               atol=1e-4, rtol=1e-4, err_msg=name)
+
+
+def test_round_robin_deals_orders_evenly_and_fills_slots_from_the_front():
+  rows = sharding.round_robin(6, 4, 3)
+  np.testing.assert_array_equal(rows, [0, 3, 6, 9, 1, 4])
+  np.testing.assert_array_equal(sharding.device_counts(6, 4), [2, 2, 1, 1])
+  np.testing.assert_array_equal(sharding.device_counts(2, 4), [1, 1, 0, 0])
+  rows, groups = profile_lib.pack_chunk(6, 12, 2, 4)
+  np.testing.assert_array_equal(groups, [1, 1, 1, 1])
+  rows, groups = profile_lib.pack_chunk(10, 12, 2, 4)
+  np.testing.assert_array_equal(groups, [2, 2, 1, 1])
+  assert len(set(rows.tolist())) == 10 and rows.max() < 12
+
+
+def test_chunk_plan_is_a_multiple_of_the_devices():
+  grouped = lopro.ProfileConfig(chunk_size=10, vmap_group=2)
+  assert profile_lib.chunk_plan(3, grouped, 4) == (16, 2)
+  assert profile_lib.chunk_plan(3, grouped, 1) == (10, 2)
+  ungrouped = lopro.ProfileConfig(chunk_size=256, vmap_group=64)
+  assert profile_lib.chunk_plan(3, ungrouped, 8) == (256, 32)
+
+
+def test_make_mesh_and_bad_meshes():
+  mesh = sharding.make_mesh()
+  assert mesh.axis_names == (sharding.AXIS,)
+  assert mesh.size == jax.device_count()
+  assert sharding.make_mesh(1).size == 1
+  with pytest.raises(ValueError, match='devices must be in 1..'):
+    sharding.make_mesh(jax.device_count() + 1)
+  with pytest.raises(ValueError, match='must not be empty'):
+    sharding.make_mesh([])
+  other = jax.sharding.Mesh(np.array(jax.devices()), ('batch',))
+  with pytest.raises(ValueError, match="axis 'orders'"):
+    lopro.profile_orders(np.arange(3)[None], 'relu', mesh=other)
+
+
+def test_put_and_to_host_round_trip():
+  x = np.arange(12, dtype=np.float32).reshape(4, 3)
+  placed = sharding.put(x, sharding.make_mesh())
+  assert isinstance(placed, jax.Array)
+  np.testing.assert_array_equal(sharding.to_host(placed), x)
+
+
+def test_profiles_on_4_devices_equal_one_device_and_stay_sharded(tmp_path):
+  out = tmp_path / 'virtual.json'
+  subprocess.run([sys.executable, str(WORKER), str(out)], env=_env(4),
+                 check=True, timeout=600, capture_output=True)
+  result = json.loads(out.read_text())
+  assert result['device_count'] == 4
+  for name in PROFILES:
+    assert result['sharded'][name]['devices'] == 4
+    assert result['single'][name]['devices'] == 1
+  _assert_same_profiles(result['sharded'], result['single'])
+  # The independent profile's loss array spans the 4 devices, split by order.
+  assert result['sharded']['chunk_devices'] == 4
+  assert result['sharded']['chunk_spec'] == str(sharding.SHARDED)
+  assert result['single']['chunk_devices'] == 1
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def test_two_processes_give_the_same_profile_as_one(tmp_path):
+  out = tmp_path / 'distributed.json'
+  address = f'127.0.0.1:{_free_port()}'
+  procs = [subprocess.Popen(
+      [sys.executable, str(WORKER), str(out), f'--coordinator={address}',
+       '--num_processes=2', f'--process_id={i}', '--profiles=independent'],
+      env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+           for i in range(2)]
+  try:
+    logs = [p.communicate(timeout=600)[0].decode() for p in procs]
+  finally:
+    for p in procs:  # Never leave a process behind, even on a timeout.
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+  assert all(p.returncode == 0 for p in procs), '\n'.join(logs)[-3000:]
+  result = json.loads(out.read_text())
+  assert result['process_count'] == 2 and result['device_count'] == 2
+  assert result['sharded']['chunk_devices'] == 2
+  # The same profile in this one process, on its one device.
+  sys.path.insert(0, str(WORKER.parent))
+  try:
+    import sharding_worker  # pylint: disable=g-import-not-at-top
+  finally:
+    sys.path.pop(0)
+  one = sharding_worker.profiles(sharding.make_mesh(1), ['independent'])
+  assert one['independent']['devices'] == 1
+  _assert_same_profiles(result['sharded'], one, ['independent'])
