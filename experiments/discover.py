@@ -22,6 +22,11 @@ Other examples:
   python experiments/discover.py --task=relu --length=13 \
       --profile_mode=mixture --num_checkpoints=1 --num_heldout=128 \
       --small_below=512 --output_dir=/tmp/lopro_relu13
+
+Every device JAX sees profiles a share of each population. Several hosts
+(a TPU pod slice, GPU hosts) run the same command with --distributed or
+--coordinator_address/--num_processes/--process_id (lopro/multihost.py);
+process 0 writes the results, each process keeps its own checkpoint.
 """
 
 import os
@@ -35,9 +40,11 @@ import jax
 import numpy as np
 
 import lopro
+from lopro import multihost
 from lopro import orders
 from lopro import results
 from lopro import search
+from lopro import sharding
 from lopro import tasks
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
@@ -113,6 +120,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   logging.set_verbosity(logging.INFO)
+  multihost.initialize()
   task = lopro.get_task(_TASK.value, length=_LENGTH.value,
                         **tasks.parse_task_params(_PARAMS.value))
   overrides = dict(steps=_STEPS.value, batch_size=_BATCH_SIZE.value,
@@ -138,7 +146,7 @@ def main(argv):
   res = lopro.search_order(
       task, method=_METHOD.value, config=config,
       profile_config=profile_config, seed=_SEED.value,
-      checkpoint_dir=os.path.join(out, 'checkpoint'),
+      checkpoint_dir=multihost.process_dir(os.path.join(out, 'checkpoint')),
       callback=StageLogger(budget),
       small_profile_config=lopro.ProfileConfig(
           width=_WIDTH.value, num_layers=_LAYERS.value),
@@ -160,7 +168,10 @@ def main(argv):
           task, profile_config)['profile_config'],
       small_below=_SMALL_BELOW.value,
       seed=_SEED.value, device=str(jax.devices()[0].device_kind),
+      num_devices=jax.device_count(), num_processes=jax.process_count(),
       command=' '.join(sys.argv))
+  if not sharding.is_main_process():
+    return
   results.plot_search(
       [r.name for r in res.history], [r.best_score for r in res.history],
       res.order, friendly, os.path.join(out, 'search.png'),

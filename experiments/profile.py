@@ -8,6 +8,10 @@ orders by their early training loss, prints a ranked table and writes
 Example:
   python experiments/profile.py --task=relu --length=8 --num_orders=16 \
       --output_dir=/tmp/lopro_profile
+
+The orders are sharded over every device JAX sees; several hosts run the
+same command with --distributed or --coordinator_address/--num_processes/
+--process_id (lopro/multihost.py), and process 0 writes the results.
 """
 
 import os
@@ -20,8 +24,10 @@ import jax
 import numpy as np
 
 import lopro
+from lopro import multihost
 from lopro import orders
 from lopro import results
+from lopro import sharding
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
@@ -59,6 +65,7 @@ def candidate_orders(task: lopro.Task, num_orders: int,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
+  multihost.initialize()
   task = lopro.get_task(_TASK.value, length=_LENGTH.value)
   config = lopro.ProfileConfig(steps=_STEPS.value)
   perms, names = candidate_orders(task, _NUM_ORDERS.value, _SEED.value)
@@ -72,6 +79,8 @@ def main(argv):
                 names={str(k): v for k, v in names.items()},
                 device=str(jax.devices()[0].device_kind),
                 command=' '.join(sys.argv))
+  if not sharding.is_main_process():
+    return
   results.atomic_save_npz(os.path.join(out, 'losses.npz'), losses=prof.losses,
                           perms=prof.perms, scores=prof.scores)
   results.plot_profile(prof.losses, prof.scores, names,
