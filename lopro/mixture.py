@@ -160,45 +160,47 @@ def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
               perm_capacity: int, group: int, mesh: Mesh) -> _Programs:
   """The jitted and compiled programs, cached per shapes and settings.
 
-  Training runs on one device (the default one of each process); the
+  Training runs on one device (the default one of each process), so its
+  programs do not depend on the mesh and are cached without it; the
   held-out evaluation is sharded over the orders of ``mesh``, with params
   and held-out examples replicated.
   """
   lengths = sorted({n for _, n in _segments(config)})
-  cache_key = (task, train_lib.base_config(config), config.slot_embedding,
-               config.num_heldout, perm_capacity, group, tuple(lengths), mesh)
-  if cache_key in _COMPILED:
-    programs = _COMPILED[cache_key]
-    return programs._replace(compile_s=0.0)
+  train_key = (task, train_lib.base_config(config), config.slot_embedding,
+               perm_capacity, tuple(lengths))
+  eval_key = (task, train_lib.base_config(config), config.slot_embedding,
+              config.num_heldout, group, mesh)
   start = time.perf_counter()
   init, run, heldout_loss = make_mixture_fns(task, config)
   key = jax.random.key(0)
-  init_c = jax.jit(init).lower(key).compile()
   state = jax.eval_shape(init, key)
-  perms = jax.ShapeDtypeStruct((perm_capacity, task.length), np.int32)
-  scalar = jax.ShapeDtypeStruct((), np.int32)
-  segments = {}
-  for n in lengths:
-    segments[n] = jax.jit(
-        lambda s, dk, rk, p, o, t, n=n: run(s, dk, rk, p, o, t, n)).lower(
-            state, key, key, perms, scalar, scalar).compile()
-  inputs = jax.ShapeDtypeStruct((config.num_heldout, task.input_length),
-                                np.int32)
-  targets = jax.ShapeDtypeStruct((config.num_heldout, task.length), np.int32)
-  replicated = sharding.REPLICATED
-  evaluate = sharding.shard_orders(
-      jax.vmap(heldout_loss, in_axes=(None, None, None, 0)), mesh,
-      (replicated, replicated, replicated, sharding.SHARDED),
-      sharding.SHARDED).lower(
-          sharding.abstract(state.params, mesh, replicated),
-          sharding.abstract(inputs, mesh, replicated),
-          sharding.abstract(targets, mesh, replicated),
-          sharding.abstract(jax.ShapeDtypeStruct((group, task.length),
-                                                 np.int32), mesh)).compile()
-  programs = _Programs(init_c, segments, evaluate,
-                       time.perf_counter() - start)
-  _COMPILED[cache_key] = programs
-  return programs
+  compiled_any = train_key not in _COMPILED or eval_key not in _COMPILED
+  if train_key not in _COMPILED:
+    perms = jax.ShapeDtypeStruct((perm_capacity, task.length), np.int32)
+    scalar = jax.ShapeDtypeStruct((), np.int32)
+    segments = {
+        n: jax.jit(lambda s, dk, rk, p, o, t, n=n: run(s, dk, rk, p, o, t, n)
+                   ).lower(state, key, key, perms, scalar, scalar).compile()
+        for n in lengths}
+    _COMPILED[train_key] = (jax.jit(init).lower(key).compile(), segments)
+  if eval_key not in _COMPILED:
+    inputs = jax.ShapeDtypeStruct((config.num_heldout, task.input_length),
+                                  np.int32)
+    targets = jax.ShapeDtypeStruct((config.num_heldout, task.length),
+                                   np.int32)
+    replicated = sharding.REPLICATED
+    _COMPILED[eval_key] = sharding.shard_orders(
+        jax.vmap(heldout_loss, in_axes=(None, None, None, 0)), mesh,
+        (replicated, replicated, replicated, sharding.SHARDED),
+        sharding.SHARDED).lower(
+            sharding.abstract(state.params, mesh, replicated),
+            sharding.abstract(inputs, mesh, replicated),
+            sharding.abstract(targets, mesh, replicated),
+            sharding.abstract(jax.ShapeDtypeStruct((group, task.length),
+                                                   np.int32), mesh)).compile()
+  init_c, segments = _COMPILED[train_key]
+  return _Programs(init_c, segments, _COMPILED[eval_key],
+                   time.perf_counter() - start if compiled_any else 0.0)
 
 
 def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
