@@ -21,10 +21,12 @@ setuptools.setup(
     python_requires='>=3.11',
     install_requires=REQUIREMENTS,
     extras_require={
-        'test': ['pytest>=8.0'],
+        # The suite runs in parallel (pytest.ini) and executes colab/.
+        'test': ['pytest>=8.0', 'pytest-xdist>=3.5', 'nbclient>=0.10',
+                 'nbformat>=5.9', 'ipykernel>=6.29'],
         # GPU: JAX's CUDA 12 wheels (NVIDIA driver >= 525 needed).
-        'cuda': ['jax[cuda12]>=0.4.35'],
+        'cuda': ['jax[cuda12]>=0.7.0'],
         # Cloud TPU VMs.
-        'tpu': ['jax[tpu]>=0.4.35'],
+        'tpu': ['jax[tpu]>=0.7.0'],
     },
 )
