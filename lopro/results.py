@@ -68,18 +68,20 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
   atomic_write_bytes(path, buffer.getvalue())
 
 
-def _pyplot():
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  return plt
+def _figure(**kwargs):
+  """A matplotlib Figure outside pyplot: no backend is switched or needed,
+  so plotting from the library leaves a notebook's inline plots alone."""
+  from matplotlib import figure  # pylint: disable=g-import-not-at-top
+  return figure.Figure(**kwargs)
 
 
 def save_figure(fig, path: str) -> None:
-  """Saves a matplotlib figure as PNG atomically and closes it."""
+  """Saves a matplotlib figure as PNG atomically (and closes a pyplot one)."""
   buffer = io.BytesIO()
   fig.savefig(buffer, format='png', dpi=110, bbox_inches='tight')
-  _pyplot().close(fig)
+  if getattr(fig.canvas, 'manager', None) is not None:
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+    plt.close(fig)
   atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -94,8 +96,8 @@ def plot_profile(losses: np.ndarray, scores: np.ndarray,
     path: PNG file to write.
     title: figure title.
   """
-  plt = _pyplot()
-  fig, (ax_curve, ax_rank) = plt.subplots(1, 2, figsize=(11, 4))
+  fig = _figure(figsize=(11, 4))
+  ax_curve, ax_rank = fig.subplots(1, 2)
   steps = np.arange(1, losses.shape[1] + 1)
   for row in range(losses.shape[0]):
     if row not in labels:
@@ -130,8 +132,8 @@ def plot_search(stage_names: list[str], best_scores: list[float],
     path: PNG file to write.
     title: figure title.
   """
-  plt = _pyplot()
-  fig, (ax_run, ax_order) = plt.subplots(1, 2, figsize=(12, 4.2))
+  fig = _figure(figsize=(12, 4.2))
+  ax_run, ax_order = fig.subplots(1, 2)
   runs = np.arange(len(best_scores))
   ax_run.plot(runs, best_scores, 'o-')
   ax_run.set_xticks(runs)
