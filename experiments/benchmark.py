@@ -595,6 +595,11 @@ def plot_png(result: dict[str, Any]) -> bytes:
                f"({device['platform']})", fontsize=9)
   ax.grid(True, which='both', alpha=0.3)
   ax.legend()
+  return _png_bytes(plt, fig)
+
+
+def _png_bytes(plt, fig) -> bytes:
+  """The pyplot figure as PNG bytes; closes it."""
   fig.tight_layout()
   buffer = io.BytesIO()
   fig.savefig(buffer, format='png', dpi=120)
@@ -664,11 +669,7 @@ def devices_plot_png(result: dict[str, Any]) -> bytes:
                f"{device['device_kind']} ({device['platform']})", fontsize=9)
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=8)
-  fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format='png', dpi=120)
-  plt.close(fig)
-  return buffer.getvalue()
+  return _png_bytes(plt, fig)
 
 
 def _is_devices(result: dict[str, Any]) -> bool:

@@ -223,6 +223,28 @@ def test_main_rejects_bad_num_orders(tmp_path):
   assert not os.listdir(tmp_path)
 
 
+def _run_main(output, args):
+  """Runs main() with ``args`` and XLA optimisations off, also in a process
+  it re-executes (compiles take about half as long); drops the chunks
+  compiled meanwhile from the profiler's cache so that no other test reuses
+  them. Returns (output path, JSON)."""
+  cached = set(profile_lib._COMPILED)  # pylint: disable=protected-access
+  disabled = jax.config.read('jax_disable_most_optimizations')
+  jax.config.update('jax_disable_most_optimizations', True)
+  try:
+    with pytest.MonkeyPatch.context() as patch, flagsaver.flagsaver():
+      patch.setenv('JAX_DISABLE_MOST_OPTIMIZATIONS', 'true')
+      patch.delenv(benchmark.REEXEC_ENV, raising=False)
+      FLAGS(['benchmark', *args, f'--output={output}'])
+      benchmark.main(['benchmark'])
+  finally:
+    jax.config.update('jax_disable_most_optimizations', disabled)
+    for key in set(profile_lib._COMPILED) - cached:  # pylint: disable=protected-access
+      del profile_lib._COMPILED[key]  # pylint: disable=protected-access
+  with open(output) as f:
+    return output, json.load(f)
+
+
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
   """Runs main() once with tiny settings; returns (output path, JSON).
@@ -232,20 +254,7 @@ def smoke(tmp_path_factory):
   that no other test reuses them.
   """
   output = str(tmp_path_factory.mktemp('bench') / 'bench.json')
-  cached = set(profile_lib._COMPILED)  # pylint: disable=protected-access
-  disabled = jax.config.read('jax_disable_most_optimizations')
-  jax.config.update('jax_disable_most_optimizations', True)
-  try:
-    with flagsaver.flagsaver():
-      FLAGS(['benchmark', '--steps=3', '--num_orders=1,2', '--seed=3',
-             f'--output={output}'])
-      benchmark.main(['benchmark'])
-  finally:
-    jax.config.update('jax_disable_most_optimizations', disabled)
-    for key in set(profile_lib._COMPILED) - cached:  # pylint: disable=protected-access
-      del profile_lib._COMPILED[key]  # pylint: disable=protected-access
-  with open(output) as f:
-    return output, json.load(f)
+  return _run_main(output, ['--steps=3', '--num_orders=1,2', '--seed=3'])
 
 
 def test_main_writes_rows(smoke):
@@ -304,22 +313,8 @@ def devices_smoke(tmp_path_factory):
   if jax.default_backend() != 'cpu' and jax.device_count() < 2:
     pytest.skip('needs 2 accelerators (only CPUs get virtual devices)')
   output = str(tmp_path_factory.mktemp('bench_devices') / 'devices.json')
-  cached = set(profile_lib._COMPILED)  # pylint: disable=protected-access
-  disabled = jax.config.read('jax_disable_most_optimizations')
-  jax.config.update('jax_disable_most_optimizations', True)
-  try:
-    with pytest.MonkeyPatch.context() as patch, flagsaver.flagsaver():
-      patch.setenv('JAX_DISABLE_MOST_OPTIMIZATIONS', 'true')
-      patch.delenv(benchmark.REEXEC_ENV, raising=False)
-      FLAGS(['benchmark', '--devices=1,2', '--devices_num_orders=2',
-             '--steps=3', '--seed=3', f'--output={output}'])
-      benchmark.main(['benchmark'])
-  finally:
-    jax.config.update('jax_disable_most_optimizations', disabled)
-    for key in set(profile_lib._COMPILED) - cached:  # pylint: disable=protected-access
-      del profile_lib._COMPILED[key]  # pylint: disable=protected-access
-  with open(output) as f:
-    return output, json.load(f)
+  return _run_main(output, ['--devices=1,2', '--devices_num_orders=2',
+                            '--steps=3', '--seed=3'])
 
 
 def test_main_devices_writes_rows(devices_smoke):
