@@ -35,8 +35,8 @@ def _env(num_devices):
   return env
 
 
-def _assert_same_profiles(got, want, names=PROFILES):
-  for name in names:
+def _assert_same_profiles(got, want):
+  for name in PROFILES:
     np.testing.assert_allclose(got[name]['losses'], want[name]['losses'],
                                atol=1e-4, rtol=1e-4, err_msg=name)
     np.testing.assert_allclose(got[name]['scores'], want[name]['scores'],
@@ -106,12 +106,12 @@ def _free_port():
     return s.getsockname()[1]
 
 
-def test_two_processes_give_the_same_profile_as_one(tmp_path):
+def test_two_processes_give_the_same_profiles_as_one(tmp_path):
   out = tmp_path / 'distributed.json'
   address = f'127.0.0.1:{_free_port()}'
   procs = [subprocess.Popen(
       [sys.executable, str(WORKER), str(out), f'--coordinator={address}',
-       '--num_processes=2', f'--process_id={i}', '--profiles=independent'],
+       '--num_processes=2', f'--process_id={i}'],
       env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
            for i in range(2)]
   try:
@@ -126,10 +126,11 @@ def test_two_processes_give_the_same_profile_as_one(tmp_path):
   assert result['process_count'] == 2 and result['device_count'] == 2
   assert result['sharded']['chunk_devices'] == 2
   # The same profile in one process on one device.
-  subprocess.run([sys.executable, str(WORKER), str(tmp_path / 'one.json'),
-                  '--profiles=independent'], env=_env(1), check=True,
-                 timeout=600, capture_output=True)
+  subprocess.run([sys.executable, str(WORKER), str(tmp_path / 'one.json')],
+                 env=_env(1), check=True, timeout=600, capture_output=True)
   one = json.loads((tmp_path / 'one.json').read_text())
   assert one['process_count'] == 1 and one['device_count'] == 1
-  assert one['sharded']['independent']['devices'] == 1
-  _assert_same_profiles(result['sharded'], one['sharded'], ['independent'])
+  for name in PROFILES:
+    assert result['sharded'][name]['devices'] == 2
+    assert one['sharded'][name]['devices'] == 1
+  _assert_same_profiles(result['sharded'], one['sharded'])
