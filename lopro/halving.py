@@ -218,10 +218,8 @@ def profile_halving(perms: np.ndarray, task: tasks_lib.Task,
     for lo in range(0, kept, chunk):
       hi = min(lo + chunk, kept)
       n = hi - lo
-      rows, num_groups = profile_lib.pack_chunk(n, chunk, group, mesh.size)
-      # Empty slots hold copies of the chunk's first order; results dropped.
-      index = np.full(chunk, alive[lo])
-      index[rows] = alive[lo:hi]
+      index, rows, num_groups = profile_lib.pack_chunk(
+          alive[lo:hi], chunk, group, mesh.size)
       keys = sharding.put(order_keys[index], mesh)
       if r == 0:
         states = init(keys)

@@ -338,21 +338,28 @@ def chunk_plan(num_orders: int, config: ProfileConfig,
   return -(-per_device_cap // group) * group * num_devices, group
 
 
-def pack_chunk(count: int, chunk: int, group: int, num_devices: int
-               ) -> tuple[np.ndarray, np.ndarray]:
-  """Where ``count`` orders sit in a chunk of C slots over N devices.
+def pack_chunk(orders: np.ndarray, chunk: int, group: int, num_devices: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Lays out n orders in a chunk of C slots over N devices.
 
   Orders are dealt round-robin over the devices (equal shares), and fill
   each device's slots from the front, so a device runs only its first
-  ceil(share / G) groups.
+  ceil(share / G) groups. Empty slots hold copies of the first order; their
+  groups do not run, or their results are dropped.
+
+  Args:
+    orders: int[n], the orders' indices (into perms, keys, states).
 
   Returns:
-    (rows int64[count]: the chunk slot of each order, num_groups int32[N]:
-    groups each device runs).
+    (index int64[C]: the order index in every slot, rows int64[n]: the slot
+    of each order, num_groups int32[N]: groups each device runs).
   """
-  rows = sharding.round_robin(count, num_devices, chunk // num_devices)
-  num_groups = -(-sharding.device_counts(count, num_devices) // group)
-  return rows, num_groups.astype(np.int32)
+  orders = np.asarray(orders)
+  rows = sharding.round_robin(len(orders), num_devices, chunk // num_devices)
+  index = np.full(chunk, orders[0])
+  index[rows] = orders
+  num_groups = -(-sharding.device_counts(len(orders), num_devices) // group)
+  return index, rows, num_groups.astype(np.int32)
 
 
 def key_data(keys: jax.Array) -> np.ndarray:
@@ -455,11 +462,8 @@ def profile_chunks(perms: np.ndarray, task: tasks_lib.Task,
       np.arange(num_orders)))
   for lo in range(0, num_orders, chunk):
     hi = min(lo + chunk, num_orders)
-    rows, num_groups = pack_chunk(hi - lo, chunk, group, mesh.size)
-    # Slots without an order hold copies of the chunk's first one; the
-    # groups that hold only copies do not run.
-    index = np.full(chunk, lo)
-    index[rows] = np.arange(lo, hi)
+    index, rows, num_groups = pack_chunk(np.arange(lo, hi), chunk, group,
+                                         mesh.size)
     out = compiled(shared_key, *sharding.put(
         (order_keys[index], perms[index].astype(np.int32), num_groups), mesh))
     yield np.arange(lo, hi), rows, out

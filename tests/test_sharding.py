@@ -48,11 +48,13 @@ def test_round_robin_deals_orders_evenly_and_fills_slots_from_the_front():
   np.testing.assert_array_equal(rows, [0, 3, 6, 9, 1, 4])
   np.testing.assert_array_equal(sharding.device_counts(6, 4), [2, 2, 1, 1])
   np.testing.assert_array_equal(sharding.device_counts(2, 4), [1, 1, 0, 0])
-  rows, groups = profile_lib.pack_chunk(6, 12, 2, 4)
+  _, rows, groups = profile_lib.pack_chunk(np.arange(6), 12, 2, 4)
   np.testing.assert_array_equal(groups, [1, 1, 1, 1])
-  rows, groups = profile_lib.pack_chunk(10, 12, 2, 4)
+  index, rows, groups = profile_lib.pack_chunk(np.arange(10) + 5, 12, 2, 4)
   np.testing.assert_array_equal(groups, [2, 2, 1, 1])
   assert len(set(rows.tolist())) == 10 and rows.max() < 12
+  np.testing.assert_array_equal(index[rows], np.arange(10) + 5)
+  assert np.all(np.delete(index, rows) == 5)  # empty slots: the first order
 
 
 def test_chunk_plan_is_a_multiple_of_the_devices():
