@@ -10,6 +10,14 @@ pass vectorised over orders.
 Choices where the paper is silent (PAPER.md §7, open question 5):
   * Each training example draws its order uniformly, with replacement, from
     the O orders (the paper's union of T reordered copies, subsampled).
+  * A mixture favours the majority of its population: trained on one
+    order's insertion neighbourhood (relu, L=13) it ranked that order 1st of
+    145 although two neighbours are friendlier. With
+    ``random_order_fraction`` f, a share f of the examples draws its order
+    uniformly from all L! orders instead. f=1 is a universal any-order
+    model (sigma-GPT's training): it never sees the candidates, so it is
+    trained once per (task, config, seed), kept in memory and reused by
+    every later profile, and its scores are comparable across profiles.
   * With ``slot_embedding`` (the default) the model is told, at every target
     position, which stored slot it emits next and which slot the token it
     reads came from (sigma-GPT's double positional encoding, Pannatier et
@@ -61,6 +69,39 @@ class _Programs(NamedTuple):
 
 
 _COMPILED: dict[tuple[Any, ...], _Programs] = {}
+# Universal models (random_order_fraction=1): their params at every
+# checkpoint and final train loss, per (task, config, seed); a few at most.
+_UNIVERSAL: dict[tuple[Any, ...], tuple[list[Any], float]] = {}
+_UNIVERSAL_KEPT = 4
+
+
+def draw_orders(key: jax.Array, perms: jax.Array, num_orders: jax.Array,
+                batch_size: int, random_order_fraction: float) -> jax.Array:
+  """The orders of one training batch: int32[B, L].
+
+  Each row is ``perms[i]`` for a uniform i < ``num_orders``, or, with
+  probability ``random_order_fraction``, a uniformly random permutation of
+  0..L-1. A fraction of 0 (1) never draws a random (candidate) order.
+
+  Args:
+    key: PRNG key.
+    perms: int[P, L], the candidates (rows >= num_orders are padding).
+    num_orders: how many rows of ``perms`` are candidates.
+    batch_size: B.
+    random_order_fraction: the share of random orders, a Python float.
+  """
+  if random_order_fraction == 0.0:
+    picks = jax.random.randint(key, (batch_size,), 0, num_orders)
+    return perms[picks].astype(jnp.int32)
+  pick_key, coin_key, shuffle_key = jax.random.split(key, 3)
+  length = perms.shape[1]
+  noise = jax.random.uniform(shuffle_key, (batch_size, length))
+  random = jnp.argsort(noise, axis=1).astype(jnp.int32)
+  if random_order_fraction == 1.0:
+    return random
+  picks = jax.random.randint(pick_key, (batch_size,), 0, num_orders)
+  coins = jax.random.bernoulli(coin_key, random_order_fraction, (batch_size,))
+  return jnp.where(coins[:, None], random, perms[picks].astype(jnp.int32))
 
 
 def capacity(num_orders: int, config: profile_lib.ProfileConfig) -> int:
@@ -129,12 +170,13 @@ def make_mixture_fns(task: tasks_lib.Task,
       sample_key, pick_key = jax.random.split(
           jax.random.fold_in(data_key, step_index))
       inputs, targets = task.sample(sample_key, config.batch_size)
-      picks = jax.random.randint(pick_key, (config.batch_size,), 0,
-                                 num_orders)
+      batch_orders = draw_orders(pick_key, perms, num_orders,
+                                 config.batch_size,
+                                 config.random_order_fraction)
       dropout = (jax.random.fold_in(dropout_key, step_index)
                  if config.dropout else None)
       loss, grads = jax.value_and_grad(apply)(
-          state.params, inputs, targets, perms[picks], dropout)
+          state.params, inputs, targets, batch_orders, dropout)
       updates, opt_state = optimizer.update(grads, state.opt_state,
                                             state.params)
       params = optax.apply_updates(state.params, updates)
@@ -167,7 +209,7 @@ def _compiled(task: tasks_lib.Task, config: profile_lib.ProfileConfig,
   """
   lengths = sorted({n for _, n in _segments(config)})
   train_key = (task, train_lib.base_config(config), config.slot_embedding,
-               perm_capacity, tuple(lengths))
+               config.random_order_fraction, perm_capacity, tuple(lengths))
   eval_key = (task, train_lib.base_config(config), config.slot_embedding,
               config.num_heldout, group, mesh)
   if train_key in _COMPILED and eval_key in _COMPILED:
@@ -227,15 +269,16 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
   """
   start = time.perf_counter()
   num_orders = perms.shape[0]
-  table_size = capacity(num_orders, config)
+  # A universal model never reads the candidates: the smallest table.
+  table_size = capacity(1 if config.universal else num_orders, config)
   mesh = sharding.check_mesh(mesh)
   group = eval_group(config, mesh.size)
   programs = _compiled(task, config, table_size, group, mesh)
   init_key, data_key, dropout_key, heldout_key = jax.random.split(
       jax.random.key(seed), 4)
   table = np.zeros((table_size, task.length), np.int32)
-  table[:num_orders] = perms
-  table[num_orders:] = perms[0]
+  table[:] = perms[0]
+  table[:min(num_orders, table_size)] = perms[:table_size]
   inputs, targets = task.sample(heldout_key, config.num_heldout)
   inputs, targets = sharding.put(
       (inputs.astype(jnp.int32), targets.astype(jnp.int32)), mesh,
@@ -248,17 +291,24 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
            for i in range(num_calls)]
 
   run_start = time.perf_counter()
-  state = programs.init(init_key)
   segments = _segments(config)
+  universal_key = (task, train_lib.base_config(config), config.slot_embedding,
+                   tuple(segments), int(seed))
+  cached = _UNIVERSAL.get(universal_key) if config.universal else None
+  if cached is None:
+    state = programs.init(init_key)
   losses = np.empty((num_orders, len(segments)), np.float32)
-  train_losses = []
+  checkpoints, train_loss = [], np.nan
   for c, (first, steps) in enumerate(segments):
-    state, segment_losses = programs.segments[steps](
-        state, data_key, dropout_key, table, np.int32(num_orders),
-        np.int32(first))
-    train_losses.append(np.asarray(segment_losses))
-    params = sharding.put(sharding.to_host(state.params), mesh,
-                          sharding.REPLICATED)
+    if cached is None:
+      state, segment_losses = programs.segments[steps](
+          state, data_key, dropout_key, table, np.int32(num_orders),
+          np.int32(first))
+      train_loss = float(np.asarray(segment_losses)[-1])
+      checkpoints.append(sharding.to_host(state.params))
+    else:
+      checkpoints, train_loss = cached
+    params = sharding.put(checkpoints[c], mesh, sharding.REPLICATED)
     column = [programs.evaluate(params, inputs, targets, orders)
               for orders in calls]
     losses[:, c] = np.concatenate([sharding.to_host(x) for x in column]
@@ -269,13 +319,17 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
         chunk=c + 1, num_chunks=len(segments), orders_done=num_orders,
         num_orders=num_orders, elapsed_s=elapsed,
         orders_per_s=num_orders / elapsed, eta_s=eta)
-    logging.info('profile %s (mixture): checkpoint %d/%d at step %d, %d '
+    logging.info('profile %s (mixture%s): checkpoint %d/%d at step %d, %d '
                  'orders, mixture train loss %.3f, ETA %.0fs', task.name,
-                 c + 1, len(segments), first + steps, num_orders,
-                 float(train_losses[-1][-1]), eta)
+                 ', universal model reused' if cached else '', c + 1,
+                 len(segments), first + steps, num_orders, train_loss, eta)
     if callback is not None:
       callback(info)
   run_s = time.perf_counter() - run_start
+  if config.universal and cached is None:
+    while len(_UNIVERSAL) >= _UNIVERSAL_KEPT:
+      del _UNIVERSAL[next(iter(_UNIVERSAL))]
+    _UNIVERSAL[universal_key] = (checkpoints, train_loss)
 
   scores = profile_lib.score_losses(losses, config.score,
                                     config.score_fraction)
@@ -286,11 +340,12 @@ def profile_mixture(perms: np.ndarray, task: tasks_lib.Task,
   timings = dict(compile_s=programs.compile_s, run_s=run_s,
                  total_s=time.perf_counter() - start,
                  orders_per_s=num_orders / run_s,
-                 order_steps=int(config.steps),
-                 order_steps_per_s=config.steps / run_s,
+                 order_steps=0 if cached else int(config.steps),
+                 order_steps_per_s=(0 if cached else config.steps) / run_s,
+                 model_reused=cached is not None,
                  heldout_examples=int(num_orders * len(segments)
                                       * config.num_heldout),
-                 train_loss_final=float(train_losses[-1][-1]),
+                 train_loss_final=train_loss,
                  devices=mesh.size)
   return profile_lib.Profile(
       perms=perms, losses=losses, scores=scores,

@@ -77,6 +77,13 @@ class ProfileConfig(train_lib.TrainConfig):
       column per checkpoint.
     num_heldout: mixture mode: held-out examples every order is evaluated
       on (the same examples for every order).
+    random_order_fraction: mixture mode: share of training examples whose
+      order is drawn uniformly from all L! orders instead of from the
+      candidates. 0 is the paper's mixture. 1 trains a *universal* model
+      that never sees the candidates: it does not favour the majority of a
+      narrow population (a local search's neighbourhood), one model per
+      seed scores every order, so it is trained once and reused, and its
+      scores carry over between profiles of the same seed.
   """
   mode: str = 'independent'
   chunk_size: int = 256
@@ -90,6 +97,7 @@ class ProfileConfig(train_lib.TrainConfig):
   slot_embedding: bool = True
   num_checkpoints: int = 4
   num_heldout: int = 256
+  random_order_fraction: float = 0.0
 
   def __post_init__(self):
     super().__post_init__()
@@ -130,9 +138,23 @@ class ProfileConfig(train_lib.TrainConfig):
             f'steps={self.steps} is too few for {self.rungs} rungs with '
             f'eta={self.eta}: the first rung needs steps // '
             f'{self._rung_units} >= 1')
+    fraction = self.random_order_fraction
+    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
+        or not 0.0 <= fraction <= 1.0):
+      raise ValueError('random_order_fraction must be a number in [0, 1], '
+                       f'got {fraction!r}')
+    if fraction and self.mode != 'mixture':
+      raise ValueError('random_order_fraction applies to mode=\'mixture\' '
+                       f'only, got mode={self.mode!r}')
     if self.mode == 'mixture' and self.num_checkpoints > self.steps:
       raise ValueError(f'num_checkpoints={self.num_checkpoints} exceeds '
                        f'steps={self.steps}')
+
+  @property
+  def universal(self) -> bool:
+    """Mixture mode trained on uniformly random orders only: the model and
+    every order's score depend on the seed, not on the other candidates."""
+    return self.mode == 'mixture' and self.random_order_fraction == 1.0
 
   @property
   def _rung_units(self) -> int:
