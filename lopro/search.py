@@ -64,7 +64,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import jax
@@ -155,6 +155,11 @@ class SearchConfig:
       default profile); turn it off for batch-dependent scorers. It changes
       what is spent, not what is found: at L=8 about 675 order-profiles
       instead of 950 with the defaults (``results/search_study_L8.md``).
+    refine_rounds: beyond the paper: after the search, up to this many
+      insertion rounds from its result scored by a second, finer scorer
+      (``run_search``'s ``refine_fn``; ``search_order``: one model per
+      order, averaged over seeds). For a cheap, coarse first scorer (a
+      universal mixture), whose near-ties the finer one resolves. 0: none.
 
   The defaults are the search that works best in our measurements (insertion
   rounds from 3 starts); ``SearchConfig.paper()`` is the paper's search
@@ -175,6 +180,7 @@ class SearchConfig:
   insertion_rounds: int = 4
   num_starts: int = 3
   reuse_scores: bool = True
+  refine_rounds: int = 0
 
   @classmethod
   def paper(cls, **overrides) -> SearchConfig:
@@ -222,6 +228,7 @@ class SearchConfig:
     need_int('elite', 0, self.population_size - 1)
     need_int('insertion_rounds', 0)
     need_int('num_starts', 1)
+    need_int('refine_rounds', 0)
     if not isinstance(self.reuse_scores, (bool, np.bool_)):
       raise ValueError(f'SearchConfig.reuse_scores must be a bool, got '
                        f'{self.reuse_scores!r}')
@@ -287,8 +294,9 @@ def hierarchical_budget(length: int, config: SearchConfig | None = None
 
   Example: L = 8, K = 4: 4*120 + (5 + 10) + (12 + 6) + (47 + 2) = 562.
   Plus, at most, ``num_starts * insertion_rounds * (1 + (L-1)^2)`` for the
-  insertion rounds (they stop at the first round that does not improve), so
-  with the defaults the bound at L = 8 is 562 + 3 * 4 * 50 = 1162. With
+  insertion rounds (they stop at the first round that does not improve), and
+  ``refine_rounds * (1 + (L-1)^2)`` for the refine rounds, so with the
+  defaults the bound at L = 8 is 562 + 3 * 4 * 50 = 1162. With
   ``reuse_scores`` (the default) a search spends less than the bound: about
   650-700 at L = 8 with the defaults, about 440 with ``SearchConfig.paper()``;
   ``SearchConfig.paper(reuse_scores=False)`` spends exactly 562 (fewer only
@@ -304,8 +312,8 @@ def hierarchical_budget(length: int, config: SearchConfig | None = None
     local += 1 + sum(_num_inside(s, config.max_block_perms) - 1
                      for s in sizes)
     local += _num_block_moves(len(sizes))
-  insertion = (config.num_starts * config.insertion_rounds
-               * (1 + (length - 1) ** 2))
+  insertion = ((config.num_starts * config.insertion_rounds
+                + config.refine_rounds) * (1 + (length - 1) ** 2))
   return total + config.local_rounds * local + insertion
 
 
@@ -448,10 +456,12 @@ class _Profiler:
   def __init__(self, score_fn: ScoreFn, length: int, callback,
                state_path: str | None, fingerprint: dict[str, Any],
                logged_calls: list[dict[str, Any]], reuse: bool = False,
-               reusable: Callable[[int], bool] | None = None):
+               reusable: Callable[[int], Hashable] | None = None,
+               refine_fn: ScoreFn | None = None):
     self._reuse = reuse
+    self._refine_fn = refine_fn
     self._reusable = reusable
-    self._known: dict[bytes, float] = {}  # order bytes -> score
+    self._known: dict[tuple[Hashable, bytes], float] = {}  # (pool, order)
     self._reused = 0  # reused rows of the last ``score`` call
     self._score_fn = score_fn
     self._length = length
@@ -464,19 +474,27 @@ class _Profiler:
     self.num_profiled = 0
     self.replayed_seconds = 0.0
 
-  def score(self, perms: np.ndarray) -> tuple[np.ndarray, float]:
+  def score(self, perms: np.ndarray, refine: bool = False
+            ) -> tuple[np.ndarray, float]:
     """Scores int[N, L]; returns (float64[N] with NaN/inf -> +inf, seconds).
 
     With reuse, only orders not scored before in this search go to the
-    scorer (one call, or none when every order is known). A call that
-    ``reusable(N)`` rejects is scored whole and its scores are not kept.
+    scorer (one call, or none when every order is known). ``reusable(N)``
+    names the pool of a call's scores: orders are reused only from calls
+    of the same pool (runs scored alike); a call it answers False or None
+    is scored whole and its scores are not kept. ``refine`` calls go to the
+    refine scorer and have a pool of their own.
     """
     perms = np.ascontiguousarray(perms, dtype=np.int64)
-    if not self._reuse or (self._reusable is not None
-                           and not self._reusable(perms.shape[0])):
+    if refine:
+      pool = ('refine',)
+    else:
+      pool = (True if self._reusable is None
+              else self._reusable(perms.shape[0]))
+    if not self._reuse or pool is False or pool is None:
       self._reused = 0
-      return self._call(perms)
-    keys = [row.tobytes() for row in perms]
+      return self._call(perms, refine)
+    keys = [(pool, row.tobytes()) for row in perms]
     fresh, pending = [], set()  # first rows of orders not scored before
     for i, key in enumerate(keys):
       if key not in self._known and key not in pending:
@@ -484,13 +502,14 @@ class _Profiler:
         fresh.append(i)
     seconds = 0.0
     if fresh:
-      scores, seconds = self._call(perms[fresh])
+      scores, seconds = self._call(perms[fresh], refine)
       for i, value in zip(fresh, scores):
         self._known[keys[i]] = float(value)
     self._reused = len(keys) - len(fresh)
     return np.array([self._known[k] for k in keys], np.float64), seconds
 
-  def _call(self, perms: np.ndarray) -> tuple[np.ndarray, float]:
+  def _call(self, perms: np.ndarray, refine: bool = False
+            ) -> tuple[np.ndarray, float]:
     """One profiling run (or its replay from the log)."""
     index = len(self.calls)
     if index < len(self._logged):
@@ -512,7 +531,7 @@ class _Profiler:
       self.replayed_seconds += seconds
     else:
       start = time.perf_counter()
-      raw = self._score_fn(perms.copy())
+      raw = (self._refine_fn if refine else self._score_fn)(perms.copy())
       seconds = time.perf_counter() - start
       try:
         scores = np.asarray(raw, dtype=np.float64)
@@ -826,8 +845,10 @@ def _hierarchical(prof: _Profiler, length: int, config: SearchConfig,
 
 
 def _insertion_climb(prof: _Profiler, order: np.ndarray, rounds: int,
-                     name: str) -> tuple[np.ndarray, float, bool]:
-  """Up to ``rounds`` best-improvement steps over single-slot insertions.
+                     name: str, refine: bool = False
+                     ) -> tuple[np.ndarray, float, bool]:
+  """Up to ``rounds`` best-improvement steps over single-slot insertions
+  (scored by the refine scorer when ``refine``).
 
   Returns:
     (order, its score, whether the last round found no better neighbour).
@@ -835,7 +856,7 @@ def _insertion_climb(prof: _Profiler, order: np.ndarray, rounds: int,
   score, optimum = math.inf, False
   for rnd in range(rounds):
     candidates = _insertion_candidates(order)
-    scores, seconds = prof.score(candidates)
+    scores, seconds = prof.score(candidates, refine)
     best = int(_rank(scores)[0])
     order, score = candidates[best], float(scores[best])
     prof.record(f'{name} r={rnd + 1}', candidates, scores, order[None],
@@ -1000,8 +1021,8 @@ def run_search(score_fn: ScoreFn, length: int, *,
                checkpoint_dir: str | None = None,
                fingerprint: Mapping[str, Any] | None = None,
                callback: Callable[[StageRecord], None] | None = None,
-               reusable: Callable[[int], bool] | None = None
-               ) -> SearchResult:
+               reusable: Callable[[int], Hashable] | None = None,
+               refine_fn: ScoreFn | None = None) -> SearchResult:
   """Searches for the order with the lowest score.
 
   Resumable: with ``checkpoint_dir``, after every scorer call the search
@@ -1029,8 +1050,15 @@ def run_search(score_fn: ScoreFn, length: int, *,
     callback: called with each ``StageRecord`` after its profiling run
       (replayed runs included).
     reusable: with ``config.reuse_scores``, which runs' scores may be kept
-      and reused, by their number of orders (None: all). Scores that
-      depend on the population (mixture mode) must not be.
+      and reused, by their number of orders: False (or None) for runs whose
+      scores must not be (they depend on the population: mixture mode),
+      else a hashable pool; scores are reused only within a pool, so runs
+      of different profilers never mix. None (the argument): one pool.
+      It is called with the run's size before each run's scorer call
+      (refine runs aside), so a scorer may pick its profiler by it.
+    refine_fn: the scorer of ``config.refine_rounds`` (same contract as
+      ``score_fn``); needed when they are above 0. Its scores are kept
+      apart, and the result's score is its score when it ran.
 
   Returns:
     A ``SearchResult``.
@@ -1045,12 +1073,17 @@ def run_search(score_fn: ScoreFn, length: int, *,
                      f'{list(METHODS)}')
   if not callable(score_fn):
     raise ValueError(f'score_fn must be callable, got {score_fn!r}')
+  if refine_fn is not None and not callable(refine_fn):
+    raise ValueError(f'refine_fn must be callable, got {refine_fn!r}')
   _check_length(length)
   if not _is_int(seed):
     raise ValueError(f'seed must be an int, got {seed!r}')
   config = SearchConfig() if config is None else config
   if not isinstance(config, SearchConfig):
     raise ValueError(f'config must be a SearchConfig, got {config!r}')
+  if config.refine_rounds and refine_fn is None:
+    raise ValueError(f'SearchConfig.refine_rounds={config.refine_rounds} '
+                     'needs a refine_fn to score them')
   if fingerprint is not None and not isinstance(fingerprint, Mapping):
     raise ValueError(f'fingerprint must be a dict, got {fingerprint!r}')
   length, seed = int(length), int(seed)
@@ -1083,7 +1116,8 @@ def run_search(score_fn: ScoreFn, length: int, *,
 
   start = time.perf_counter()
   prof = _Profiler(score_fn, length, callback, state_path, full_fingerprint,
-                   logged, reuse=config.reuse_scores, reusable=reusable)
+                   logged, reuse=config.reuse_scores, reusable=reusable,
+                   refine_fn=refine_fn)
   keys = _make_keys(seed)
   if method == 'hierarchical':
     order, score, local_optimum = _hierarchical(prof, length, config, keys)
@@ -1095,6 +1129,9 @@ def run_search(score_fn: ScoreFn, length: int, *,
   else:
     order, score, local_optimum = _evolution(prof, length, config, keys,
                                              budget)
+  if config.refine_rounds:
+    order, score, local_optimum = _insertion_climb(
+        prof, np.asarray(order), config.refine_rounds, 'refine', refine=True)
   elapsed = time.perf_counter() - start
   result = SearchResult(
       order=np.asarray(order, dtype=np.int64).copy(), score=float(score),
@@ -1129,7 +1166,9 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
                  seed: int = 0, checkpoint_dir: str | None = None,
                  callback: Callable[[StageRecord], None] | None = None,
                  small_profile_config: profile_lib.ProfileConfig | None
-                 = None, small_below: int = 0) -> SearchResult:
+                 = None, small_below: int = 0,
+                 refine_profile_config: profile_lib.ProfileConfig | None
+                 = None, refine_seeds: int = 2) -> SearchResult:
   """Finds a learning-friendly order of ``task`` by loss profiling.
 
   Every profiling run of the search is ``profile_orders`` on its candidates
@@ -1146,7 +1185,15 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   ranked them better). Hence the hybrid: runs of fewer than ``small_below``
   orders are profiled with ``small_profile_config`` (default: the
   independent ``ProfileConfig()``), whose scores are reused; the large
-  global-stage runs keep the mixture's cost advantage.
+  global-stage runs keep the mixture's cost advantage. Or train a universal
+  mixture (``random_order_fraction=1``): one model on uniformly random
+  orders, trained once and reused by every run, with reusable scores and no
+  population bias. A universal model is a coarse scorer near the optimum
+  (at relu L=13 it scores orders that differ in the first few slots within
+  0.1% of each other); ``config.refine_rounds`` then climbs by insertion
+  moves from its result with ``refine_profile_config`` (default: the
+  independent ``ProfileConfig()``), each order's score the mean over
+  ``refine_seeds`` seeds (seed, seed+1, ...).
 
   Args:
     task: a task name (built at ``length``) or a Task.
@@ -1163,6 +1210,11 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
       ``small_below`` orders; None gives ``ProfileConfig()``.
     small_below: runs of fewer orders use ``small_profile_config``; 0 (the
       default) profiles every run with ``profile_config``.
+    refine_profile_config: the ProfileConfig of ``config.refine_rounds``;
+      None gives ``ProfileConfig()``. Must not be a population-dependent
+      mixture (its scores are reused).
+    refine_seeds: seeds each refine score averages over (common random
+      numbers within each seed).
 
   Returns:
     A SearchResult; ``order`` is the discovered order.
@@ -1194,17 +1246,50 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
     return (small_profile_config if num_orders < small_below
             else profile_config)
 
+  # The profiler is picked by the size of the whole run, not by how many of
+  # its orders are new: ``reusable`` is told the size before every call.
+  run_size = [0]
+
   def score_fn(perms: np.ndarray) -> np.ndarray:
     return profile_lib.profile_orders(perms, task,
-                                      config=config_for(perms.shape[0]),
+                                      config=config_for(run_size[0]),
                                       seed=seed).scores
 
   # A mixture score comes from a model trained on that very population: an
-  # order's score in one run does not carry over to another.
-  def reusable(num_orders: int) -> bool:
-    return config_for(num_orders).mode != 'mixture'
+  # order's score in one run does not carry over to another, unless the
+  # model is universal (trained on random orders only, the same every run).
+  # Scores of the two profilers of a hybrid are kept apart.
+  def reusable(num_orders: int) -> str | bool:
+    run_size[0] = num_orders
+    run_config = config_for(num_orders)
+    if run_config.mode == 'mixture' and not run_config.universal:
+      return False
+    return 'small' if num_orders < small_below else 'main'
+
+  refine_profile_config = (profile_lib.ProfileConfig()
+                           if refine_profile_config is None
+                           else refine_profile_config)
+  if not isinstance(refine_profile_config, profile_lib.ProfileConfig):
+    raise ValueError(f'refine_profile_config must be a ProfileConfig, got '
+                     f'{type(refine_profile_config).__name__}')
+  if (refine_profile_config.mode == 'mixture'
+      and not refine_profile_config.universal):
+    raise ValueError('refine_profile_config must not be a population-'
+                     'dependent mixture: its scores are reused')
+  if not _is_int(refine_seeds) or refine_seeds < 1:
+    raise ValueError(f'refine_seeds must be an int >= 1, got '
+                     f'{refine_seeds!r}')
+
+  def refine_fn(perms: np.ndarray) -> np.ndarray:
+    return np.mean([profile_lib.profile_orders(
+        perms, task, config=refine_profile_config, seed=seed + s).scores
+                    for s in range(refine_seeds)], axis=0)
 
   fingerprint = profile_fingerprint(task, profile_config)
+  if config is not None and config.refine_rounds:
+    fingerprint['refine_profile_config'] = profile_fingerprint(
+        task, refine_profile_config)['profile_config']
+    fingerprint['refine_seeds'] = int(refine_seeds)
   if small_below:
     fingerprint['small_below'] = int(small_below)
     fingerprint['small_profile_config'] = profile_fingerprint(
@@ -1212,4 +1297,4 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   return run_search(score_fn, task.length, method=method, config=config,
                     seed=seed, checkpoint_dir=checkpoint_dir,
                     fingerprint=fingerprint, callback=callback,
-                    reusable=reusable)
+                    reusable=reusable, refine_fn=refine_fn)

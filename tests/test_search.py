@@ -711,3 +711,66 @@ def test_reuse_scores_finds_the_same_with_fewer_profiles(config):
     assert result.num_profiled < literal.num_profiled
   with pytest.raises(ValueError, match='reuse_scores must be a bool'):
     search.SearchConfig(reuse_scores=1)
+
+
+def test_reused_scores_stay_in_their_pool():
+  # Runs of >= 30 orders and smaller runs are scored by different scorers
+  # (as a hybrid search's profilers): an order is reused only from a run of
+  # its own pool, and a pool of False is never kept.
+  f = adjacency_scorer(hidden(8, 0))
+  pools = {'big': Recorder(f), 'small': Recorder(f)}
+
+  def scorer(perms):
+    return pools['big' if len(perms) >= 30 else 'small'](perms)
+
+  def pool(num_orders):
+    return 'big' if num_orders >= 30 else 'small'
+
+  result = search.run_search(scorer, 8, seed=0, reusable=pool)
+  for name, recorder in pools.items():
+    seen = np.concatenate(recorder.calls)
+    assert len(_rows(seen)) == seen.shape[0], name  # never twice per pool
+  big, small = (_rows(np.concatenate(pools[n].calls)) for n in pools)
+  assert big & small  # some orders were profiled in both pools
+  assert result.num_profiled == sum(
+      len(r.candidates) - r.num_reused for r in result.history)
+  never = Recorder(f)
+  kept = search.run_search(never, 8, seed=0, reusable=lambda n: False)
+  assert all(r.num_reused == 0 for r in kept.history)
+  assert kept.num_profiled == sum(len(c) for c in never.calls)
+
+
+def test_refine_rounds_climb_with_the_finer_scorer():
+  # The coarse scorer cannot tell where the first two slots of h go (it
+  # scores every order alike whose remaining slots are in h's order), so
+  # the search ends on some order of that class; refine rounds with the
+  # exact Kendall scorer then climb to h itself.
+  h = hidden(8, 3)
+  exact = kendall_scorer(h)
+
+  rank_in_h = np.argsort(h)  # slot -> its position in h
+
+  def coarse(perms):
+    rest = np.array([[rank_in_h[v] - 2 for v in row if rank_in_h[v] >= 2]
+                     for row in perms])
+    return _kendall_rows(np.arange(6), rest).astype(np.float64)
+
+  config = search.SearchConfig(refine_rounds=6)
+  fine = Recorder(exact)
+  result = search.run_search(Recorder(coarse), 8, seed=0, config=config,
+                             refine_fn=fine)
+  np.testing.assert_array_equal(result.order, h)
+  refine = [r for r in result.history if r.name.startswith('refine')]
+  assert refine and refine[0].name == 'refine r=1'
+  assert len(refine) <= 6 and sum(map(len, fine.calls)) > 0
+  for record in refine:  # the refine runs hold the fine scorer's scores
+    np.testing.assert_array_equal(record.scores, exact(record.candidates))
+  assert result.score == 0.0 and result.local_optimum
+  assert search.hierarchical_budget(8, config) == search.hierarchical_budget(
+      8) + 6 * 50
+  with pytest.raises(ValueError, match='refine_rounds=6 needs a refine_fn'):
+    search.run_search(coarse, 8, config=config)
+  with pytest.raises(ValueError, match='refine_fn must be callable'):
+    search.run_search(coarse, 8, config=config, refine_fn=3)
+  with pytest.raises(ValueError, match='refine_rounds must be an int >= 0'):
+    search.SearchConfig(refine_rounds=-1)
