@@ -20,8 +20,12 @@ Other examples:
   python experiments/discover.py --task=planted --method=random \
       --output_dir=/tmp/lopro_random
   python experiments/discover.py --task=relu --length=13 \
-      --profile_mode=mixture --num_checkpoints=1 --num_heldout=128 \
-      --small_below=512 --output_dir=/tmp/lopro_relu13
+      --profile_mode=mixture --random_order_fraction=1 --steps=3000 \
+      --num_checkpoints=1 --num_heldout=128 --refine_rounds=6 \
+      --output_dir=/tmp/lopro_relu13
+(one universal mixture model scores the whole search, then refine rounds
+with one model per order; 25 minutes on 2 CPU cores, finds the friendly
+order.)
 
 Every device JAX sees profiles a share of each population. Several hosts
 (a TPU pod slice, GPU hosts) run the same command with --distributed or
@@ -67,6 +71,10 @@ _NUM_CHECKPOINTS = flags.DEFINE_integer(
     '(the score reads the last).')
 _NUM_HELDOUT = flags.DEFINE_integer(
     'num_heldout', None, 'Mixture mode: held-out examples per order.')
+_RANDOM_ORDER_FRACTION = flags.DEFINE_float(
+    'random_order_fraction', 0.0, 'Mixture mode: share of training examples '
+    'with a uniformly random order instead of a candidate; 1: one universal '
+    'model, trained once and reused by every run (no population bias).')
 _SMALL_BELOW = flags.DEFINE_integer(
     'small_below', 0, 'Mixture mode: profile runs of fewer orders '
     'independently (default ProfileConfig(), scores reused), keeping the '
@@ -92,6 +100,13 @@ _INSERTION_ROUNDS = flags.DEFINE_integer(
 _NUM_STARTS = flags.DEFINE_integer(
     'num_starts', None, 'Beyond the paper: insertion rounds also from the '
     'next best orders of the last global run (default: SearchConfig\'s).')
+_REFINE_ROUNDS = flags.DEFINE_integer(
+    'refine_rounds', None, 'Beyond the paper: after the search, most '
+    'insertion rounds from its result scored one model per order (default '
+    'ProfileConfig(), mean over --refine_seeds); for a coarse first scorer '
+    'such as --random_order_fraction=1 (default: SearchConfig\'s, 0).')
+_REFINE_SEEDS = flags.DEFINE_integer(
+    'refine_seeds', 2, 'Seeds each refine score averages over.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -130,12 +145,14 @@ def main(argv):
   overrides.update(width=_WIDTH.value, num_layers=_LAYERS.value)
   if _PROFILE_MODE.value == 'mixture':
     profile_config = lopro.ProfileConfig.mixture(
-        slot_embedding=_SLOT_EMBEDDING.value, **overrides)
+        slot_embedding=_SLOT_EMBEDDING.value,
+        random_order_fraction=_RANDOM_ORDER_FRACTION.value, **overrides)
   else:
     profile_config = lopro.ProfileConfig(**overrides)
   config = lopro.SearchConfig.build(
       paper=_PAPER.value, init=_INIT.value,
-      insertion_rounds=_INSERTION_ROUNDS.value, num_starts=_NUM_STARTS.value)
+      insertion_rounds=_INSERTION_ROUNDS.value, num_starts=_NUM_STARTS.value,
+      refine_rounds=_REFINE_ROUNDS.value)
   budget = (lopro.hierarchical_budget(task.length, config)
             if _METHOD.value != 'exhaustive'
             else int(np.prod(np.arange(1, task.length + 1))))
@@ -150,7 +167,10 @@ def main(argv):
       callback=StageLogger(budget),
       small_profile_config=lopro.ProfileConfig(
           width=_WIDTH.value, num_layers=_LAYERS.value),
-      small_below=_SMALL_BELOW.value)
+      small_below=_SMALL_BELOW.value,
+      refine_profile_config=lopro.ProfileConfig(
+          width=_WIDTH.value, num_layers=_LAYERS.value),
+      refine_seeds=_REFINE_SEEDS.value)
 
   friendly = task.friendly_order
   found = None if friendly is None else bool(np.array_equal(res.order,
@@ -166,7 +186,7 @@ def main(argv):
       search_config=config.to_dict(),
       profile_config=search.profile_fingerprint(
           task, profile_config)['profile_config'],
-      small_below=_SMALL_BELOW.value,
+      small_below=_SMALL_BELOW.value, refine_seeds=_REFINE_SEEDS.value,
       seed=_SEED.value, device=str(jax.devices()[0].device_kind),
       num_devices=jax.device_count(), num_processes=jax.process_count(),
       command=' '.join(sys.argv))

@@ -3,7 +3,9 @@ r"""Does a mixture favour the centre of its population? A local-search check.
 Profiles the insertion neighbourhood of --order (the order plus every
 single-slot move, as the search's insertion rounds do) in mixture mode, at
 each --num_heldout and --mixture_steps, and once independently (one model per
-order), and reports where the centre and the --better neighbours rank.
+order), and with a universal mixture trained on random orders only
+(``random_order_fraction=1``) at each --universal_steps, and reports where the
+centre and the --better neighbours rank.
 Writes ``<output>.json`` and ``<output>.md``.
 
 Example (the order a pure-mixture relu L=13 search ended on; --better are its
@@ -39,6 +41,10 @@ _NUM_HELDOUT = flags.DEFINE_list('num_heldout', ['128', '1024'],
                                  'Held-out examples of the mixture runs.')
 _MIXTURE_STEPS = flags.DEFINE_list('mixture_steps', ['1000', '3000'],
                                    'Steps of the mixture runs.')
+_UNIVERSAL_STEPS = flags.DEFINE_list(
+    'universal_steps', ['1000', '3000'], 'Steps of the universal mixture '
+    'runs (random_order_fraction=1: trained on random orders, never on the '
+    'neighbourhood), with the first --num_heldout.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of every profile.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Path prefix of the outputs.',
                               required=True)
@@ -70,17 +76,21 @@ def main(argv):
       (f'mixture, {h} held-out, {t} steps',
        lopro.ProfileConfig.mixture(num_checkpoints=1, num_heldout=int(h),
                                    steps=int(t)))
-      for t in _MIXTURE_STEPS.value for h in _NUM_HELDOUT.value]
+      for t in _MIXTURE_STEPS.value for h in _NUM_HELDOUT.value] + [
+          (f'universal mixture, {_NUM_HELDOUT.value[0]} held-out, {t} steps',
+           lopro.ProfileConfig.mixture(
+               num_checkpoints=1, num_heldout=int(_NUM_HELDOUT.value[0]),
+               steps=int(t), random_order_fraction=1.0))
+          for t in _UNIVERSAL_STEPS.value]
   friendly = task.friendly_order
-  reference = None
   for label, config in settings:
     perms = candidates
-    if (config.mode == 'independent' and _REFERENCE.value
-        and friendly is not None):
+    # Scored alongside where its score does not depend on the others.
+    reference = ((config.mode == 'independent' or config.universal)
+                 and _REFERENCE.value and friendly is not None)
+    if reference:
       perms = np.concatenate([candidates, friendly[None]])
     prof = lopro.profile_orders(perms, task, config=config, seed=_SEED.value)
-    if perms is not candidates:
-      reference = float(prof.scores[-1])
     scores = prof.scores[:len(candidates)]  # ranks among the candidates
     position = np.empty(len(candidates), np.int64)
     position[lopro.profile.rank_scores(scores)] = np.arange(len(candidates))
@@ -88,27 +98,35 @@ def main(argv):
         estimator=label,
         best=orders.order_to_string(candidates[position.argmin()]),
         **{name: dict(rank=int(position[i]) + 1, score=float(scores[i]))
-           for name, i in index.items()}))
+           for name, i in index.items()},
+        friendly_score=float(prof.scores[-1]) if reference else None,
+        friendly_rank=(int(np.sum(scores < prof.scores[-1])) + 1
+                       if reference else None)))
     print(runs[-1], flush=True)
   names = list(index)
   lines = [f'Insertion neighbourhood of `{orders.order_to_string(centre)}` '
            f'({task.name}, L={task.length}, {len(candidates)} orders, seed '
-           f'{_SEED.value}): rank (score) of each.', '',
-           '| estimator | ' + ' | '.join(names) + ' |',
-           '|---|' + '---|' * len(names)]
+           f'{_SEED.value}): rank (score) of each. Where an order\'s score '
+           'does not depend on the others (independent, universal), the '
+           'friendly order is scored too: the rank it would take among '
+           'them, not counted in theirs.', '',
+           '| estimator | ' + ' | '.join(names) + ' | friendly |',
+           '|---|' + '---|' * (len(names) + 1)]
   for r in runs:
+    friendly_cell = ('-' if r['friendly_score'] is None else
+                     f'{r["friendly_rank"]} ({r["friendly_score"]:.4f})')
     lines.append(f'| {r["estimator"]} | ' + ' | '.join(
-        f'{r[n]["rank"]} ({r[n]["score"]:.4f})' for n in names) + ' |')
-  if reference is not None:
-    lines.append(f'\nThe friendly order `{orders.order_to_string(friendly)}` '
-                 f'scores {reference:.4f} in the independent profile (not '
-                 'counted in its ranks).')
+        f'{r[n]["rank"]} ({r[n]["score"]:.4f})' for n in names)
+                 + f' | {friendly_cell} |')
+  if friendly is not None:
+    lines.append(f'\nThe friendly order is '
+                 f'`{orders.order_to_string(friendly)}`.')
   command = ' '.join(['python experiments/mixture_bias.py'] + sys.argv[1:])
   lines.append(f'\nCommand: `{command}`\n')
   results.atomic_write_json(_OUTPUT.value + '.json', dict(
       task=task.name, length=task.length, centre=centre.tolist(),
       named={k: v.tolist() for k, v in named.items()}, runs=runs,
-      friendly_independent_score=reference, command=command))
+      command=command))
   results.atomic_write_bytes(_OUTPUT.value + '.md', '\n'.join(lines).encode())
   print('\n'.join(lines))
 

@@ -12,8 +12,13 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
               rank of the friendly order among friendly + reverse + 126
               random at --length under each estimator: independent (one
               model per order), mixture (the paper's one model, told the
-              slot), mixture without the slot (paper-literal) and halving;
+              slot), mixture without the slot (paper-literal), universal
+              mixture (trained on random orders only) and halving;
               Spearman agreement of their rankings; order-steps and time.
+
+Table 2 keeps every finished cell in ``<name>.cells.json``: rerunning the
+same command skips them (resume after a crash, or split a long run over
+sessions); cells made with other settings are refused.
 
 --preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``). Each
 table writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` into
@@ -25,9 +30,13 @@ Examples:
   python experiments/reproduce.py --table=rank --length=12 --output_dir=results
   python experiments/reproduce.py --table=estimators --length=8 --seeds=2 \
       --output_dir=results
+  python experiments/reproduce.py --table=2 --lengths=6,7,8 \
+      --profile_mode=mixture --random_order_fraction=1 --mixture_steps=3000 \
+      --output_dir=results
 """
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -71,8 +80,13 @@ _PROFILE_MODE = flags.DEFINE_enum(
     'Profiles of table 2 and the rank study: one model per order, or the '
     'paper\'s mixture (ProfileConfig.mixture(), last checkpoint, 128 '
     'held-out examples), whose cost does not grow with the orders.')
+_RANDOM_ORDER_FRACTION = flags.DEFINE_float(
+    'random_order_fraction', 0.0, '--profile_mode=mixture: share of '
+    'training examples with a uniformly random order; 1 trains one universal '
+    'model per seed, reused by every profile of a search.')
 _ESTIMATORS = flags.DEFINE_list(
-    'estimators', ['independent', 'mixture', 'mixture_no_slot', 'halving'],
+    'estimators', ['independent', 'mixture', 'mixture_no_slot',
+                   'mixture_universal', 'halving'],
     'Estimators compared by --table=estimators.')
 _MIXTURE_STEPS = flags.DEFINE_integer(
     'mixture_steps', lopro.ProfileConfig.mixture().steps,
@@ -107,6 +121,8 @@ def estimators() -> dict[str, lopro.ProfileConfig]:
       'independent': lopro.ProfileConfig(steps=_PROFILE_STEPS.value),
       'mixture': mixture,
       'mixture_no_slot': dataclasses.replace(mixture, slot_embedding=False),
+      'mixture_universal': dataclasses.replace(mixture,
+                                               random_order_fraction=1.0),
       'halving': lopro.ProfileConfig(steps=_PROFILE_STEPS.value,
                                      schedule='halving'),
   }
@@ -139,9 +155,47 @@ def profile_config() -> lopro.ProfileConfig:
   """The profiles of table 2's searches and the rank study."""
   if _PROFILE_MODE.value == 'mixture':
     # A search reads the last checkpoint only.
-    return lopro.ProfileConfig.mixture(steps=_MIXTURE_STEPS.value,
-                                       num_checkpoints=1, num_heldout=128)
+    return lopro.ProfileConfig.mixture(
+        steps=_MIXTURE_STEPS.value, num_checkpoints=1, num_heldout=128,
+        random_order_fraction=_RANDOM_ORDER_FRACTION.value)
   return lopro.ProfileConfig(steps=_PROFILE_STEPS.value)
+
+
+def output_path(name: str) -> str:
+  """<output_dir>/<name>, tagged with --tasks when a subset runs (a subset
+  never overwrites the whole table)."""
+  if _TASKS.value:
+    name += '_' + '_'.join(_TASKS.value)
+  return os.path.join(_OUTPUT_DIR.value, name)
+
+
+class CellStore:
+  """Finished cells of a long table, kept in ``<path>.cells.json`` after
+  each one, so a rerun of the same command skips them (resume after a
+  crash, or a run split over sessions or accelerator leases)."""
+
+  def __init__(self, path: str, fingerprint: dict):
+    self.path = path + '.cells.json'
+    self.fingerprint = results.to_jsonable(fingerprint)
+    self.cells = {}
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        saved = json.load(f)
+      if saved['fingerprint'] != self.fingerprint:
+        raise app.UsageError(
+            f'{self.path} holds cells made with other settings; use another '
+            '--output_dir or delete that file')
+      self.cells = saved['cells']
+      logging.info('resuming: %d finished cells in %s', len(self.cells),
+                   self.path)
+
+  def get(self, key: str) -> dict | None:
+    return self.cells.get(key)
+
+  def put(self, key: str, row: dict) -> None:
+    self.cells[key] = results.to_jsonable(row)
+    results.atomic_write_json(self.path, dict(fingerprint=self.fingerprint,
+                                              cells=self.cells))
 
 
 def reference_perms(task: lopro.Task) -> tuple[np.ndarray, list[str]]:
@@ -211,41 +265,59 @@ def table1(config: lopro.EvalConfig, seeds: list[int]) -> dict:
               lines=lines, figure=fig)
 
 
+def table2_name() -> str:
+  suffix = ''
+  if _PROFILE_MODE.value == 'mixture':
+    suffix = ('_universal' if profile_config().universal else '_mixture')
+  return f'table2_{_PRESET.value}{suffix}'
+
+
 def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
+  cells = [(row, name, params, length, seed)
+           for row, (name, params) in selected(TABLE2_TASKS).items()
+           for length in map(int, _LENGTHS.value)
+           if not (name == 'prod' and length % 2)  # prod needs an even L
+           for seed in seeds]
+  store = CellStore(output_path(table2_name()), dict(
+      eval_config=config.to_dict(),
+      profile_config=profile_config().to_dict(),
+      search_config=lopro.SearchConfig().to_dict()))
   rows = []
-  for row, (name, params) in selected(TABLE2_TASKS).items():
-    for length in map(int, _LENGTHS.value):
-      if name == 'prod' and length % 2:
-        continue  # prod needs an even L
-      task = lopro.get_task(name, length, **params)
-      for seed in seeds:
-        start = time.perf_counter()
-        found = lopro.search_order(task, seed=seed,
-                                   profile_config=profile_config())
-        search_s = time.perf_counter() - start
-        perms, names = reference_perms(task)
-        perms = np.concatenate([found.order[None], perms])
-        names = ['discovered'] + names
-        # The same order and seed train the same model: evaluate each once.
-        unique, inverse = np.unique(perms, axis=0, return_inverse=True)
-        evals = lopro.evaluate_orders(unique, task, config=config, seed=seed)
-        success = {n: evals[i].success_rate
-                   for n, i in zip(names, inverse.ravel())}
-        friendly = task.friendly_order
-        friendly_success = success[
-            'forward' if np.array_equal(friendly, perms[1]) else
-            'reverse' if np.array_equal(friendly, perms[2]) else 'friendly']
-        rows.append(dict(
-            row=row, length=length, seed=seed,
-            discovered=orders.order_to_string(found.order),
-            found_friendly=bool(np.array_equal(found.order, friendly)),
-            num_profiled=found.num_profiled, success=success,
-            friendly_success=friendly_success,
-            within_5_points=bool(success['discovered']
-                                 >= friendly_success - 0.05),
-            search_s=search_s, seconds=time.perf_counter() - start))
-        logging.info('table 2 %s L=%d seed %d: %s %s', row, length, seed,
-                     rows[-1]['discovered'], success)
+  for number, (row, name, params, length, seed) in enumerate(cells, 1):
+    key = f'{row} L={length} seed={seed}'
+    if store.get(key) is not None:
+      rows.append(store.get(key))
+      continue
+    logging.info('table 2: cell %d/%d, %s', number, len(cells), key)
+    task = lopro.get_task(name, length, **params)
+    start = time.perf_counter()
+    found = lopro.search_order(task, seed=seed,
+                               profile_config=profile_config())
+    search_s = time.perf_counter() - start
+    perms, names = reference_perms(task)
+    perms = np.concatenate([found.order[None], perms])
+    names = ['discovered'] + names
+    # The same order and seed train the same model: evaluate each once.
+    unique, inverse = np.unique(perms, axis=0, return_inverse=True)
+    evals = lopro.evaluate_orders(unique, task, config=config, seed=seed)
+    success = {n: evals[i].success_rate
+               for n, i in zip(names, inverse.ravel())}
+    friendly = task.friendly_order
+    friendly_success = success[
+        'forward' if np.array_equal(friendly, perms[1]) else
+        'reverse' if np.array_equal(friendly, perms[2]) else 'friendly']
+    rows.append(dict(
+        row=row, length=length, seed=seed,
+        discovered=orders.order_to_string(found.order),
+        found_friendly=bool(np.array_equal(found.order, friendly)),
+        num_profiled=found.num_profiled, success=success,
+        friendly_success=friendly_success,
+        within_5_points=bool(success['discovered']
+                             >= friendly_success - 0.05),
+        search_s=search_s, seconds=time.perf_counter() - start))
+    store.put(key, rows[-1])
+    logging.info('table 2 %s L=%d seed %d: %s %s', row, length, seed,
+                 rows[-1]['discovered'], success)
   lines = ['| task | L | seed | discovered | = friendly | discovered % | '
            'friendly % | forward % | reverse % | within 5 points |',
            '|---|---|---|---|---|---|---|---|---|---|']
@@ -271,9 +343,7 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
   ax.set_xlabel('friendly order success (%)')
   ax.set_ylabel('discovered order success (%)')
   ax.set_title('Table 2: discovered vs friendly')
-  suffix = '_mixture' if _PROFILE_MODE.value == 'mixture' else ''
-  return dict(name=f'table2_{_PRESET.value}{suffix}', rows=rows, lines=lines,
-              figure=fig)
+  return dict(name=table2_name(), rows=rows, lines=lines, figure=fig)
 
 
 def rank_study(config: lopro.EvalConfig, seeds: list[int]) -> dict:
@@ -445,6 +515,7 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   config = eval_config()
   seeds = list(range(_SEEDS.value))
+  os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   build = {'1': table1, '2': table2, 'rank': rank_study,
            'estimators': estimator_study}[_TABLE.value]
   out = build(config, seeds)
@@ -456,11 +527,7 @@ def main(argv):
       f'seeds) on {config.num_heldout} held-out examples; device {device}.\n')
   text = header + '\n' + '\n'.join(out['lines']) + (
       f'\n\nCommand: `{command}`\n')
-  os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
-  name = out['name']
-  if _TASKS.value:  # a subset never overwrites the whole table
-    name += '_' + '_'.join(_TASKS.value)
-  path = os.path.join(_OUTPUT_DIR.value, name)
+  path = output_path(out['name'])
   results.atomic_write_json(path + '.json', dict(
       table=_TABLE.value, preset=_PRESET.value, config=config.to_dict(),
       seeds=seeds, device=device, command=command, rows=out['rows'],

@@ -125,3 +125,34 @@ def test_reproduce_binary_estimators_smoke(tmp_path):
   text = open(os.path.join(out, 'estimators_L4_relu.md')).read()
   assert 'mixture_no_slot~halving' in text and 'Command: `' in text
   assert os.path.getsize(os.path.join(out, 'estimators_L4_relu.png')) > 1000
+
+
+def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
+  out = str(tmp_path)
+  common = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
+            '--profile_mode=mixture', '--random_order_fraction=1',
+            '--mixture_steps=8', f'--output_dir={out}']
+  _run('reproduce.py', *common, '--seeds=1')
+  path = os.path.join(out, 'table2_cpu_universal_relu')
+  first = json.load(open(path + '.json'))
+  (row,) = first['rows']
+  assert (row['row'], row['length'], row['seed']) == ('relu', 3, 0)
+  assert sorted(map(int, row['discovered'].split())) == [0, 1, 2]
+  assert set(row['success']) == {'discovered', 'forward', 'reverse'}
+  assert row['friendly_success'] == row['success']['forward']
+  assert list(json.load(open(path + '.cells.json'))['cells']) == [
+      'relu L=3 seed=0']
+  # A second seed: the first cell is read back, not searched again.
+  _run('reproduce.py', *common, '--seeds=2')
+  second = json.load(open(path + '.json'))
+  assert [r['seed'] for r in second['rows']] == [0, 1]
+  assert second['rows'][0] == row
+  assert 'Within 5 points of the friendly order: ' in open(path + '.md').read()
+  assert '/2 cells' in open(path + '.md').read()
+  # Cells made with other settings are never mixed in.
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'reproduce.py'),
+       *common, '--seeds=2', '--steps=6'],
+      capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert proc.returncode != 0
+  assert 'holds cells made with other settings' in proc.stderr
