@@ -85,9 +85,8 @@ _RANDOM_ORDER_FRACTION = flags.DEFINE_float(
     'training examples with a uniformly random order; 1 trains one universal '
     'model per seed, reused by every profile of a search.')
 _ESTIMATORS = flags.DEFINE_list(
-    'estimators', ['independent', 'mixture', 'mixture_no_slot',
-                   'mixture_universal', 'halving'],
-    'Estimators compared by --table=estimators.')
+    'estimators', ['independent', 'mixture', 'mixture_no_slot', 'halving'],
+    'Estimators compared by --table=estimators (also: mixture_universal).')
 _MIXTURE_STEPS = flags.DEFINE_integer(
     'mixture_steps', lopro.ProfileConfig.mixture().steps,
     'Steps of the mixture model (batch 128): estimators, and '

@@ -1159,6 +1159,17 @@ def profile_fingerprint(task: tasks_lib.Task,
           'task_params': dict(task.params), 'profile_config': config}
 
 
+def _profile_config_or_default(name: str, value: Any
+                               ) -> profile_lib.ProfileConfig:
+  """``value``, or ``ProfileConfig()`` for None; anything else is an error."""
+  if value is None:
+    return profile_lib.ProfileConfig()
+  if not isinstance(value, profile_lib.ProfileConfig):
+    raise ValueError(f'{name} must be a ProfileConfig, got '
+                     f'{type(value).__name__}')
+  return value
+
+
 def search_order(task: str | tasks_lib.Task, *, length: int = 8,
                  method: str = 'hierarchical',
                  config: SearchConfig | None = None,
@@ -1227,18 +1238,10 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   elif not isinstance(task, tasks_lib.Task):
     raise ValueError(f'task must be a task name or a lopro.Task, got '
                      f'{type(task).__name__}')
-  profile_config = (profile_lib.ProfileConfig() if profile_config is None
-                    else profile_config)
-  if not isinstance(profile_config, profile_lib.ProfileConfig):
-    raise ValueError(f'profile_config must be a ProfileConfig, got '
-                     f'{type(profile_config).__name__}')
-
-  small_profile_config = (profile_lib.ProfileConfig()
-                          if small_profile_config is None
-                          else small_profile_config)
-  if not isinstance(small_profile_config, profile_lib.ProfileConfig):
-    raise ValueError(f'small_profile_config must be a ProfileConfig, got '
-                     f'{type(small_profile_config).__name__}')
+  profile_config = _profile_config_or_default('profile_config',
+                                              profile_config)
+  small_profile_config = _profile_config_or_default('small_profile_config',
+                                                    small_profile_config)
   if not _is_int(small_below) or small_below < 0:
     raise ValueError(f'small_below must be an int >= 0, got {small_below!r}')
 
@@ -1266,12 +1269,8 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
       return False
     return 'small' if num_orders < small_below else 'main'
 
-  refine_profile_config = (profile_lib.ProfileConfig()
-                           if refine_profile_config is None
-                           else refine_profile_config)
-  if not isinstance(refine_profile_config, profile_lib.ProfileConfig):
-    raise ValueError(f'refine_profile_config must be a ProfileConfig, got '
-                     f'{type(refine_profile_config).__name__}')
+  refine_profile_config = _profile_config_or_default('refine_profile_config',
+                                                     refine_profile_config)
   if (refine_profile_config.mode == 'mixture'
       and not refine_profile_config.universal):
     raise ValueError('refine_profile_config must not be a population-'
