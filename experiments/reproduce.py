@@ -93,6 +93,9 @@ _MIXTURE_STEPS = flags.DEFINE_integer(
     '--profile_mode=mixture.')
 _NUM_EVALUATED = flags.DEFINE_integer('num_evaluated', 32,
                                       'Rank study: best orders evaluated.')
+_REPORT_ONLY = flags.DEFINE_bool(
+    'report_only', False, 'Table 2: run no cell; write the table from the '
+    'finished cells in <name>.cells.json and list the others as not run.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -272,20 +275,25 @@ def table2_name() -> str:
 
 
 def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
+  # Length-major, in --lengths order: a partial run covers every task at
+  # the lengths it reached.
   cells = [(row, name, params, length, seed)
-           for row, (name, params) in selected(TABLE2_TASKS).items()
            for length in map(int, _LENGTHS.value)
+           for row, (name, params) in selected(TABLE2_TASKS).items()
            if not (name == 'prod' and length % 2)  # prod needs an even L
            for seed in seeds]
   store = CellStore(output_path(table2_name()), dict(
       eval_config=config.to_dict(),
       profile_config=profile_config().to_dict(),
       search_config=lopro.SearchConfig().to_dict()))
-  rows = []
+  rows, pending = [], []
   for number, (row, name, params, length, seed) in enumerate(cells, 1):
     key = f'{row} L={length} seed={seed}'
-    if store.get(key) is not None:
-      rows.append(store.get(key))
+    if (stored := store.get(key)) is not None:
+      rows.append(stored)
+      continue
+    if _REPORT_ONLY.value:
+      pending.append(key)
       continue
     logging.info('table 2: cell %d/%d, %s', number, len(cells), key)
     task = lopro.get_task(name, length, **params)
@@ -317,9 +325,31 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     store.put(key, rows[-1])
     logging.info('table 2 %s L=%d seed %d: %s %s', row, length, seed,
                  rows[-1]['discovered'], success)
-  lines = ['| task | L | seed | discovered | = friendly | discovered % | '
-           'friendly % | forward % | reverse % | within 5 points |',
-           '|---|---|---|---|---|---|---|---|---|---|']
+  if not rows:
+    raise app.UsageError(f'--report_only: no finished cells in {store.path}')
+  # Read in task order, then L, then seed, whatever order the cells ran in.
+  order = list(TABLE2_TASKS)
+  rows.sort(key=lambda r: (order.index(r['row']), r['length'], r['seed']))
+  lines = ['| task | L | cells | found friendly | within 5 points | '
+           'discovered % | friendly % | forward % | reverse % |',
+           '|---|---|---|---|---|---|---|---|---|']
+  groups = {}
+  for r in rows:
+    groups.setdefault((r['row'], r['length']), []).append(r)
+  for (row, length), group in groups.items():
+    def mean(field, group=group):
+      return 100 * np.mean([r['success'][field] if field in r['success']
+                            else r[field] for r in group])
+    lines.append(
+        f'| {row} | {length} | {len(group)} | '
+        f'{sum(r["found_friendly"] for r in group)} | '
+        f'{sum(r["within_5_points"] for r in group)} | '
+        f'{mean("discovered"):.1f} | {mean("friendly_success"):.1f} | '
+        f'{mean("forward"):.1f} | {mean("reverse"):.1f} |')
+  lines += ['', 'Every cell (success in %):', '',
+            '| task | L | seed | discovered | = friendly | discovered % | '
+            'friendly % | forward % | reverse % | within 5 points |',
+            '|---|---|---|---|---|---|---|---|---|---|']
   for r in rows:
     s = r['success']
     lines.append(
@@ -335,6 +365,9 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
   if failures:
     lines.append('Failures: ' + '; '.join(
         f'{r["row"]} L={r["length"]} seed {r["seed"]}' for r in failures))
+  if pending:
+    lines.append(f'\nNot run yet ({len(pending)} cells): ' +
+                 '; '.join(pending) + '.')
   fig, ax = plt.subplots(figsize=(5, 4))
   ax.scatter([100 * r['friendly_success'] for r in rows],
              [100 * r['success']['discovered'] for r in rows])

@@ -69,6 +69,8 @@ def test_notebook_runs_and_draws(path, tmp_path):
   env = dict(os.environ)
   env['PYTHONPATH'] = os.pathsep.join(
       p for p in (package_root, env.get('PYTHONPATH')) if p)
+  # A smoke run of the CPU configs: compiles take about half as long.
+  env['JAX_DISABLE_MOST_OPTIMIZATIONS'] = '1'
   client = nbclient.NotebookClient(
       notebook, timeout=CELL_TIMEOUT, kernel_name='python3',
       resources={'metadata': {'path': str(tmp_path)}})

@@ -86,11 +86,19 @@ def test_put_and_to_host_round_trip():
   np.testing.assert_array_equal(sharding.to_host(placed), x)
 
 
-def test_profiles_on_4_devices_equal_one_device_and_stay_sharded(tmp_path):
-  out = tmp_path / 'virtual.json'
+@pytest.fixture(scope='module')
+def four_devices(tmp_path_factory):
+  """The worker's result with 4 virtual devices: profiles on all 4 and on
+  one of them (the one-device reference of both multi-device tests)."""
+  out = tmp_path_factory.mktemp('sharding') / 'virtual.json'
   subprocess.run([sys.executable, str(WORKER), str(out)], env=_env(4),
                  check=True, timeout=600, capture_output=True)
-  result = json.loads(out.read_text())
+  return json.loads(out.read_text())
+
+
+def test_profiles_on_4_devices_equal_one_device_and_stay_sharded(
+    four_devices):
+  result = four_devices
   assert result['device_count'] == 4
   for name in PROFILES:
     assert result['sharded'][name]['devices'] == 4
@@ -108,7 +116,8 @@ def _free_port():
     return s.getsockname()[1]
 
 
-def test_two_processes_give_the_same_profiles_as_one(tmp_path):
+def test_two_processes_give_the_same_profiles_as_one(tmp_path,
+                                                    four_devices):
   out = tmp_path / 'distributed.json'
   address = f'127.0.0.1:{_free_port()}'
   procs = [subprocess.Popen(
@@ -127,12 +136,8 @@ def test_two_processes_give_the_same_profiles_as_one(tmp_path):
   result = json.loads(out.read_text())
   assert result['process_count'] == 2 and result['device_count'] == 2
   assert result['sharded']['chunk_devices'] == 2
-  # The same profile in one process on one device.
-  subprocess.run([sys.executable, str(WORKER), str(tmp_path / 'one.json')],
-                 env=_env(1), check=True, timeout=600, capture_output=True)
-  one = json.loads((tmp_path / 'one.json').read_text())
-  assert one['process_count'] == 1 and one['device_count'] == 1
+  # The same profiles in one process on one device.
   for name in PROFILES:
     assert result['sharded'][name]['devices'] == 2
-    assert one['sharded'][name]['devices'] == 1
-  _assert_same_profiles(result['sharded'], one['sharded'])
+    assert four_devices['single'][name]['devices'] == 1
+  _assert_same_profiles(result['sharded'], four_devices['single'])
