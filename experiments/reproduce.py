@@ -18,7 +18,9 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
 
 Table 2 keeps every finished cell in ``<name>.cells.json``: rerunning the
 same command skips them (resume after a crash, or split a long run over
-sessions); cells made with other settings are refused.
+sessions); cells made with other settings are refused. Cells run
+length-major in --lengths order; --report_only writes the table from the
+finished cells and lists the others as not run.
 
 --preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``). Each
 table writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` into
@@ -30,9 +32,12 @@ Examples:
   python experiments/reproduce.py --table=rank --length=12 --output_dir=results
   python experiments/reproduce.py --table=estimators --length=8 --seeds=2 \
       --output_dir=results
-  python experiments/reproduce.py --table=2 --lengths=6,7,8 \
-      --profile_mode=mixture --random_order_fraction=1 --mixture_steps=3000 \
-      --output_dir=results
+  python experiments/reproduce.py --table=2 --lengths=10,9,8,7,6 \
+      --steps=1000 --profile_mode=mixture --random_order_fraction=1 \
+      --mixture_steps=3000 --output_dir=results
+  python experiments/reproduce.py --table=2 --lengths=10,9,8,7,6 \
+      --steps=1000 --profile_mode=mixture --random_order_fraction=1 \
+      --mixture_steps=3000 --output_dir=results --report_only
 """
 
 import dataclasses
@@ -93,6 +98,15 @@ _MIXTURE_STEPS = flags.DEFINE_integer(
     '--profile_mode=mixture.')
 _NUM_EVALUATED = flags.DEFINE_integer('num_evaluated', 32,
                                       'Rank study: best orders evaluated.')
+_REFINE_ROUNDS = flags.DEFINE_integer(
+    'refine_rounds', 0, 'Table 2, beyond the paper: after each search, most '
+    'insertion rounds from its result scored one model per order '
+    '(ProfileConfig(steps=--profile_steps), mean over --refine_seeds); for '
+    'the coarse universal mixture (SearchConfig.refine_rounds).',
+    lower_bound=0)
+_REFINE_SEEDS = flags.DEFINE_integer(
+    'refine_seeds', 2, 'Table 2: seeds each refine score averages over.',
+    lower_bound=1)
 _REPORT_ONLY = flags.DEFINE_bool(
     'report_only', False, 'Table 2: run no cell; write the table from the '
     'finished cells in <name>.cells.json and list the others as not run.')
@@ -160,6 +174,16 @@ def profile_config() -> lopro.ProfileConfig:
     return lopro.ProfileConfig.mixture(
         steps=_MIXTURE_STEPS.value, num_checkpoints=1, num_heldout=128,
         random_order_fraction=_RANDOM_ORDER_FRACTION.value)
+  return lopro.ProfileConfig(steps=_PROFILE_STEPS.value)
+
+
+def search_config() -> lopro.SearchConfig:
+  """The search of table 2's cells."""
+  return lopro.SearchConfig(refine_rounds=_REFINE_ROUNDS.value)
+
+
+def refine_profile_config() -> lopro.ProfileConfig:
+  """The scorer of table 2's refine rounds: one model per order."""
   return lopro.ProfileConfig(steps=_PROFILE_STEPS.value)
 
 
@@ -271,6 +295,8 @@ def table2_name() -> str:
   suffix = ''
   if _PROFILE_MODE.value == 'mixture':
     suffix = ('_universal' if profile_config().universal else '_mixture')
+  if _REFINE_ROUNDS.value:
+    suffix += '_refine'
   return f'table2_{_PRESET.value}{suffix}'
 
 
@@ -282,10 +308,13 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
            for row, (name, params) in selected(TABLE2_TASKS).items()
            if not (name == 'prod' and length % 2)  # prod needs an even L
            for seed in seeds]
-  store = CellStore(output_path(table2_name()), dict(
-      eval_config=config.to_dict(),
-      profile_config=profile_config().to_dict(),
-      search_config=lopro.SearchConfig().to_dict()))
+  fingerprint = dict(eval_config=config.to_dict(),
+                     profile_config=profile_config().to_dict(),
+                     search_config=search_config().to_dict())
+  if _REFINE_ROUNDS.value:
+    fingerprint.update(refine_profile_config=refine_profile_config().to_dict(),
+                       refine_seeds=_REFINE_SEEDS.value)
+  store = CellStore(output_path(table2_name()), fingerprint)
   rows, pending = [], []
   for number, (row, name, params, length, seed) in enumerate(cells, 1):
     key = f'{row} L={length} seed={seed}'
@@ -298,9 +327,13 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     logging.info('table 2: cell %d/%d, %s', number, len(cells), key)
     task = lopro.get_task(name, length, **params)
     start = time.perf_counter()
-    found = lopro.search_order(task, seed=seed,
-                               profile_config=profile_config())
+    found = lopro.search_order(
+        task, seed=seed, config=search_config(),
+        profile_config=profile_config(),
+        refine_profile_config=refine_profile_config(),
+        refine_seeds=_REFINE_SEEDS.value)
     search_s = time.perf_counter() - start
+    refined = [r for r in found.history if r.name.startswith('refine')]
     perms, names = reference_perms(task)
     perms = np.concatenate([found.order[None], perms])
     names = ['discovered'] + names
@@ -318,6 +351,8 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
         discovered=orders.order_to_string(found.order),
         found_friendly=bool(np.array_equal(found.order, friendly)),
         num_profiled=found.num_profiled, success=success,
+        **(dict(before_refine=orders.order_to_string(refined[0].candidates[0]),
+                refine_rounds_run=len(refined)) if refined else {}),
         friendly_success=friendly_success,
         within_5_points=bool(success['discovered']
                              >= friendly_success - 0.05),
@@ -352,8 +387,11 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
             '|---|---|---|---|---|---|---|---|---|---|']
   for r in rows:
     s = r['success']
+    discovered = f'`{r["discovered"]}`'
+    if r.get('before_refine', r['discovered']) != r['discovered']:
+      discovered += f' (search: `{r["before_refine"]}`)'
     lines.append(
-        f'| {r["row"]} | {r["length"]} | {r["seed"]} | `{r["discovered"]}` '
+        f'| {r["row"]} | {r["length"]} | {r["seed"]} | {discovered} '
         f'| {r["found_friendly"]} | {100 * s["discovered"]:.1f} | '
         f'{100 * r["friendly_success"]:.1f} | {100 * s["forward"]:.1f} | '
         f'{100 * s["reverse"]:.1f} | {r["within_5_points"]} |')

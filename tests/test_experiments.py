@@ -138,13 +138,17 @@ def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
   out = str(tmp_path)
   common = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
             '--profile_mode=mixture', '--random_order_fraction=1',
-            '--mixture_steps=8', f'--output_dir={out}']
+            '--mixture_steps=8', '--refine_rounds=1', '--profile_steps=5',
+            f'--output_dir={out}']
   _run('reproduce.py', *common, '--seeds=1')
-  path = os.path.join(out, 'table2_cpu_universal_relu')
+  path = os.path.join(out, 'table2_cpu_universal_refine_relu')
   first = json.load(open(path + '.json'))
   (row,) = first['rows']
   assert (row['row'], row['length'], row['seed']) == ('relu', 3, 0)
   assert sorted(map(int, row['discovered'].split())) == [0, 1, 2]
+  # One refine round climbed from the universal model's order.
+  assert row['refine_rounds_run'] == 1
+  assert sorted(map(int, row['before_refine'].split())) == [0, 1, 2]
   assert set(row['success']) == {'discovered', 'forward', 'reverse'}
   assert row['friendly_success'] == row['success']['forward']
   assert list(json.load(open(path + '.cells.json'))['cells']) == [
