@@ -27,9 +27,12 @@ import lopro
 from lopro import orders
 from lopro import results
 from lopro import search
+from lopro import tasks
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 13, 'Target length L.')
+_PARAMS = flags.DEFINE_list('task_params', [],
+                            'Task parameters as name=int, e.g. d=2.')
 _ORDER = flags.DEFINE_list('order', None, 'The centre order.', required=True)
 _BETTER = flags.DEFINE_multi_string(
     'better', [], 'Neighbours to report (comma-separated orders).')
@@ -58,7 +61,8 @@ def parse(text) -> np.ndarray:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  task = lopro.get_task(_TASK.value, _LENGTH.value)
+  task = lopro.get_task(_TASK.value, _LENGTH.value,
+                        **tasks.parse_task_params(_PARAMS.value))
   centre = parse(_ORDER.value)
   candidates = search._insertion_candidates(centre)  # pylint: disable=protected-access
   named = {'centre': centre}
@@ -124,7 +128,8 @@ def main(argv):
   command = ' '.join(['python experiments/mixture_bias.py'] + sys.argv[1:])
   lines.append(f'\nCommand: `{command}`\n')
   results.atomic_write_json(_OUTPUT.value + '.json', dict(
-      task=task.name, length=task.length, centre=centre.tolist(),
+      task=task.name, task_params=dict(task.params), length=task.length,
+      centre=centre.tolist(),
       named={k: v.tolist() for k, v in named.items()}, runs=runs,
       command=command))
   results.atomic_write_bytes(_OUTPUT.value + '.md', '\n'.join(lines).encode())

@@ -101,9 +101,13 @@ _NUM_EVALUATED = flags.DEFINE_integer('num_evaluated', 32,
 _REFINE_ROUNDS = flags.DEFINE_integer(
     'refine_rounds', 0, 'Table 2, beyond the paper: after each search, most '
     'insertion rounds from its result scored one model per order '
-    '(ProfileConfig(steps=--profile_steps), mean over --refine_seeds); for '
+    '(ProfileConfig(steps=--refine_steps), mean over --refine_seeds); for '
     'the coarse universal mixture (SearchConfig.refine_rounds).',
     lower_bound=0)
+_REFINE_STEPS = flags.DEFINE_integer(
+    'refine_steps', lopro.ProfileConfig().steps,
+    'Table 2: steps of each refine profile (one model per order).',
+    lower_bound=1)
 _REFINE_SEEDS = flags.DEFINE_integer(
     'refine_seeds', 2, 'Table 2: seeds each refine score averages over.',
     lower_bound=1)
@@ -184,7 +188,7 @@ def search_config() -> lopro.SearchConfig:
 
 def refine_profile_config() -> lopro.ProfileConfig:
   """The scorer of table 2's refine rounds: one model per order."""
-  return lopro.ProfileConfig(steps=_PROFILE_STEPS.value)
+  return lopro.ProfileConfig(steps=_REFINE_STEPS.value)
 
 
 def output_path(name: str) -> str:
@@ -297,6 +301,8 @@ def table2_name() -> str:
     suffix = ('_universal' if profile_config().universal else '_mixture')
   if _REFINE_ROUNDS.value:
     suffix += '_refine'
+    if _REFINE_STEPS.value != lopro.ProfileConfig().steps:
+      suffix += str(_REFINE_STEPS.value)
   return f'table2_{_PRESET.value}{suffix}'
 
 

@@ -138,10 +138,10 @@ def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
   out = str(tmp_path)
   common = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
             '--profile_mode=mixture', '--random_order_fraction=1',
-            '--mixture_steps=8', '--refine_rounds=1', '--profile_steps=5',
+            '--mixture_steps=8', '--refine_rounds=1', '--refine_steps=5',
             f'--output_dir={out}']
   _run('reproduce.py', *common, '--seeds=1')
-  path = os.path.join(out, 'table2_cpu_universal_refine_relu')
+  path = os.path.join(out, 'table2_cpu_universal_refine5_relu')
   first = json.load(open(path + '.json'))
   (row,) = first['rows']
   assert (row['row'], row['length'], row['seed']) == ('relu', 3, 0)
