@@ -157,6 +157,8 @@ def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
   assert '| relu | 3 | 1 | ' in text  # the per-(task, L) summary
   assert 'Within 5 points of the friendly order: ' in text
   assert '/1 cells' in text
+  # A friendly order at <= 5% makes "within 5 points" vacuous: said so.
+  assert ('Vacuous (1 of them' in text) == (row['friendly_success'] <= 0.05)
   # The same command again: the finished cell is read back, not searched.
   proc = _run_process('reproduce.py', *common, '--seeds=1')
   assert proc.returncode == 0, proc.stderr
