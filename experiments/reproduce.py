@@ -5,6 +5,8 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
 --table=2     a search from random init for relu, square19, index d=2 and
               prod at each of --lengths, then success of the discovered
               order vs forward, reverse and friendly; discovery rate.
+              --refine_rounds climbs from each search's result with one
+              model per order (beyond the paper).
 --table=rank  profile friendly + 127 random orders, evaluate the best 32 by
               profile score, and correlate profile score with success
               (Spearman, Kendall), for relu and square19.
@@ -38,6 +40,10 @@ Examples:
   python experiments/reproduce.py --table=2 --lengths=10,9,8,7,6 \
       --steps=1000 --profile_mode=mixture --random_order_fraction=1 \
       --mixture_steps=3000 --output_dir=results --report_only
+  python experiments/reproduce.py --table=2 --tasks=index_d2 --lengths=8,9 \
+      --steps=1000 --profile_mode=mixture --random_order_fraction=1 \
+      --mixture_steps=3000 --refine_rounds=6 --refine_steps=1000 \
+      --output_dir=results
 """
 
 import dataclasses
