@@ -22,7 +22,11 @@ Table 2 keeps every finished cell in ``<name>.cells.json``: rerunning the
 same command skips them (resume after a crash, or split a long run over
 sessions); cells made with other settings are refused. Cells run
 length-major in --lengths order; --report_only writes the table from the
-finished cells and lists the others as not run.
+finished cells and lists the others as not run. With --reuse (default) a
+table also takes the cells that another file in --output_dir finished with
+the same settings (a --tasks subset of the same table), and evaluates no
+(task, L, order, seed) that a table-2 file with the same evaluation settings
+holds; each cell lists the evaluations it read in ``reused_evaluations``.
 
 --preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``). Each
 table writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` into
@@ -48,6 +52,7 @@ Examples:
 """
 
 import dataclasses
+import glob
 import json
 import os
 import sys
@@ -121,6 +126,12 @@ _REFINE_SEEDS = flags.DEFINE_integer(
 _REPORT_ONLY = flags.DEFINE_bool(
     'report_only', False, 'Table 2: run no cell; write the table from the '
     'finished cells in <name>.cells.json and list the others as not run.')
+_REUSE = flags.DEFINE_bool(
+    'reuse', True, 'Table 2: take what other table-2 runs in --output_dir '
+    'already finished instead of recomputing it: a whole cell from a file '
+    'made with the same settings (e.g. a --tasks subset), an evaluation '
+    '(task, L, order, seed) from any file with the same evaluation settings. '
+    'The same computation gives bit-identical numbers on one machine.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -239,6 +250,57 @@ class CellStore:
                                               cells=self.cells))
 
 
+def other_cell_files(own: CellStore) -> list[tuple[str, dict]]:
+  """(path, saved) of the other table-2 cell files in --output_dir."""
+  found = []
+  for path in sorted(glob.glob(os.path.join(_OUTPUT_DIR.value,
+                                            'table2_*.cells.json'))):
+    if os.path.abspath(path) != os.path.abspath(own.path):
+      with open(path) as f:
+        found.append((path, json.load(f)))
+  return found
+
+
+def finished_elsewhere(own: CellStore) -> dict[str, tuple[str, dict]]:
+  """Cell key -> (path, row) of cells that files made with the same settings
+  as ``own`` (e.g. a --tasks subset of the same table) finished."""
+  cells = {}
+  for path, saved in other_cell_files(own):
+    if saved['fingerprint'] == own.fingerprint:
+      for key, row in saved['cells'].items():
+        cells.setdefault(key, (path, row))
+  return cells
+
+
+def evaluation_key(row: str, length: int, seed: int, order: str) -> str:
+  return f'{row} L={length} seed={seed} order={order}'
+
+
+def add_evaluations(known: dict[str, float], row: dict) -> None:
+  """Adds a table-2 row's success rates to ``known`` (evaluation_key ->
+  success rate) under the orders they belong to."""
+  name, params = TABLE2_TASKS[row['row']]
+  task = lopro.get_task(name, row['length'], **params)
+  perms, names = reference_perms(task)
+  strings = dict(zip(names, map(orders.order_to_string, perms)))
+  strings['discovered'] = row['discovered']
+  for which, success in row['success'].items():
+    known[evaluation_key(row['row'], row['length'], row['seed'],
+                         strings[which])] = success
+
+
+def finished_evaluations(own: CellStore) -> dict[str, float]:
+  """Success rates that table-2 files with the same evaluation settings as
+  ``own`` (``own`` included) hold, by evaluation_key."""
+  known = {}
+  for _, saved in other_cell_files(own) + [(own.path, dict(
+      fingerprint=own.fingerprint, cells=own.cells))]:
+    if saved['fingerprint']['eval_config'] == own.fingerprint['eval_config']:
+      for row in saved['cells'].values():
+        add_evaluations(known, row)
+  return known
+
+
 def reference_perms(task: lopro.Task) -> tuple[np.ndarray, list[str]]:
   """forward, reverse, and friendly when it is neither."""
   perms = [orders.identity(task.length), orders.reverse(task.length)]
@@ -332,9 +394,15 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     fingerprint.update(refine_profile_config=refine_profile_config().to_dict(),
                        refine_seeds=_REFINE_SEEDS.value)
   store = CellStore(output_path(table2_name()), fingerprint)
+  elsewhere = finished_elsewhere(store) if _REUSE.value else {}
+  known = finished_evaluations(store) if _REUSE.value else {}
   rows, pending = [], []
   for number, (row, name, params, length, seed) in enumerate(cells, 1):
     key = f'{row} L={length} seed={seed}'
+    if store.get(key) is None and key in elsewhere:
+      path, stored = elsewhere[key]
+      logging.info('table 2: cell %s taken from %s', key, path)
+      store.put(key, stored)
     if (stored := store.get(key)) is not None:
       rows.append(stored)
       continue
@@ -354,11 +422,19 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     perms, names = reference_perms(task)
     perms = np.concatenate([found.order[None], perms])
     names = ['discovered'] + names
-    # The same order and seed train the same model: evaluate each once.
-    unique, inverse = np.unique(perms, axis=0, return_inverse=True)
-    evals = lopro.evaluate_orders(unique, task, config=config, seed=seed)
-    success = {n: evals[i].success_rate
-               for n, i in zip(names, inverse.ravel())}
+    # The same order and seed train the same model: evaluate each once,
+    # and not again when another run evaluated it (--reuse).
+    keys = [evaluation_key(row, length, seed, orders.order_to_string(p))
+            for p in perms]
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    todo = np.unique(perms[missing], axis=0)
+    reused = [n for n, k in zip(names, keys) if k in known]
+    if len(todo):
+      evals = lopro.evaluate_orders(todo, task, config=config, seed=seed)
+      for p, e in zip(todo, evals):
+        known[evaluation_key(row, length, seed,
+                             orders.order_to_string(p))] = e.success_rate
+    success = {n: known[k] for n, k in zip(names, keys)}
     friendly = task.friendly_order
     friendly_success = success[
         'forward' if np.array_equal(friendly, perms[1]) else
@@ -373,7 +449,8 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
         friendly_success=friendly_success,
         within_5_points=bool(success['discovered']
                              >= friendly_success - WITHIN),
-        search_s=search_s, seconds=time.perf_counter() - start))
+        search_s=search_s, seconds=time.perf_counter() - start,
+        reused_evaluations=reused))
     store.put(key, rows[-1])
     logging.info('table 2 %s L=%d seed %d: %s %s', row, length, seed,
                  rows[-1]['discovered'], success)

@@ -134,7 +134,7 @@ def test_reproduce_binary_estimators_smoke(tmp_path):
   assert os.path.getsize(os.path.join(out, 'estimators_L4_relu.png')) > 1000
 
 
-def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
+def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   out = str(tmp_path)
   common = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
             '--profile_mode=mixture', '--random_order_fraction=1',
@@ -179,3 +179,31 @@ def test_reproduce_binary_table2_keeps_cells_and_resumes(tmp_path):
                       f'--output_dir={out}/empty')
   assert proc.returncode != 0
   assert 'no finished cells in' in proc.stderr
+  # Nothing to reuse on the first run: every evaluation was trained.
+  assert row['reused_evaluations'] == []
+  # A wider subset with the same settings takes the finished relu cell from
+  # the relu-only file and runs the square19 one.
+  proc = _run_process('reproduce.py', *common, '--seeds=1',
+                      '--tasks=relu,square19')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'cell relu L=3 seed=0 taken from' in proc.stderr
+  assert 'table 2: cell 2/2, square19 L=3 seed=0' in proc.stderr
+  wider = json.load(open(path + '_square19.json'))['rows']
+  assert [r['row'] for r in wider] == ['relu', 'square19']
+  assert wider[0] == row
+  assert wider[1]['reused_evaluations'] == []
+  # Other search settings, same evaluation: a new cell, whose forward and
+  # reverse evaluations are read from the finished ones, not retrained.
+  _run('reproduce.py', *common, '--seeds=1', '--refine_steps=6')
+  (other,) = json.load(open(os.path.join(
+      out, 'table2_cpu_universal_refine6_relu.json')))['rows']
+  assert {'forward', 'reverse'} <= set(other['reused_evaluations'])
+  assert other['success']['forward'] == row['success']['forward']
+  assert other['success']['reverse'] == row['success']['reverse']
+  # --noreuse retrains them (and gets the same numbers).
+  _run('reproduce.py', *common, '--seeds=1', '--refine_steps=7', '--noreuse')
+  (again,) = json.load(open(os.path.join(
+      out, 'table2_cpu_universal_refine7_relu.json')))['rows']
+  assert again['reused_evaluations'] == []
+  assert again['success']['forward'] == row['success']['forward']
+  assert again['success']['reverse'] == row['success']['reverse']
