@@ -430,6 +430,10 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     todo = np.unique(perms[missing], axis=0)
     reused = [n for n, k in zip(names, keys) if k in known]
     if len(todo):
+      # evaluate_orders is silent: say what the next minutes are spent on.
+      logging.info('table 2 %s: searched in %.0f s; evaluating %d orders '
+                   '(%d steps each), %d read from finished runs', key,
+                   search_s, len(todo), config.steps, len(reused))
       evals = lopro.evaluate_orders(todo, task, config=config, seed=seed)
       for p, e in zip(todo, evals):
         known[evaluation_key(row, length, seed,
