@@ -261,11 +261,13 @@ def other_cell_files(own: CellStore) -> list[tuple[str, dict]]:
   return found
 
 
-def finished_elsewhere(own: CellStore) -> dict[str, tuple[str, dict]]:
-  """Cell key -> (path, row) of cells that files made with the same settings
-  as ``own`` (e.g. a --tasks subset of the same table) finished."""
+def finished_elsewhere(own: CellStore, others: list[tuple[str, dict]]
+                       ) -> dict[str, tuple[str, dict]]:
+  """Cell key -> (path, row) of cells that files of ``others``
+  (other_cell_files) made with the same settings as ``own`` (e.g. a --tasks
+  subset of the same table) finished."""
   cells = {}
-  for path, saved in other_cell_files(own):
+  for path, saved in others:
     if saved['fingerprint'] == own.fingerprint:
       for key, row in saved['cells'].items():
         cells.setdefault(key, (path, row))
@@ -289,11 +291,12 @@ def add_evaluations(known: dict[str, float], row: dict) -> None:
                          strings[which])] = success
 
 
-def finished_evaluations(own: CellStore) -> dict[str, float]:
-  """Success rates that table-2 files with the same evaluation settings as
-  ``own`` (``own`` included) hold, by evaluation_key."""
+def finished_evaluations(own: CellStore, others: list[tuple[str, dict]]
+                         ) -> dict[str, float]:
+  """Success rates that ``own`` and the files of ``others`` with the same
+  evaluation settings hold, by evaluation_key."""
   known = {}
-  for _, saved in other_cell_files(own) + [(own.path, dict(
+  for _, saved in others + [(own.path, dict(
       fingerprint=own.fingerprint, cells=own.cells))]:
     if saved['fingerprint']['eval_config'] == own.fingerprint['eval_config']:
       for row in saved['cells'].values():
@@ -394,8 +397,9 @@ def table2(config: lopro.EvalConfig, seeds: list[int]) -> dict:
     fingerprint.update(refine_profile_config=refine_profile_config().to_dict(),
                        refine_seeds=_REFINE_SEEDS.value)
   store = CellStore(output_path(table2_name()), fingerprint)
-  elsewhere = finished_elsewhere(store) if _REUSE.value else {}
-  known = finished_evaluations(store) if _REUSE.value else {}
+  others = other_cell_files(store) if _REUSE.value else []
+  elsewhere = finished_elsewhere(store, others)
+  known = finished_evaluations(store, others)
   rows, pending = [], []
   for number, (row, name, params, length, seed) in enumerate(cells, 1):
     key = f'{row} L={length} seed={seed}'
