@@ -12,7 +12,7 @@ REQUIREMENTS = [
 
 setuptools.setup(
     name='lopro',
-    version='0.1.0',
+    version='0.2.0',
     description='Find learning-friendly generation orders by loss profiling '
                 '(JAX).',
     long_description=(HERE / 'README.md').read_text(),

@@ -8,7 +8,7 @@ success rate) and the accuracy of every target slot.
 
 Held-out set: examples drawn from their own key and *rejected* when their
 inputs occur in the evaluation run's training stream or in the profiling
-stream of the same seed (``ProfileConfig`` defaults unless the config says
+stream of the same seed (``Independent()``'s unless the config says
 otherwise), so it is disjoint from both, by construction and checked. Repeats
 inside the held-out set are dropped too. Targets are a function of the
 inputs in every built-in task, so disjoint inputs mean disjoint examples.
@@ -34,8 +34,8 @@ import numpy as np
 from lopro import orders as orders_lib
 from lopro import profile as profile_lib
 from lopro import results
-from lopro import tasks as tasks_lib
 from lopro import train as train_lib
+from lopro.tasks import base as tasks_lib
 
 # fold_in salts that keep the evaluation's streams apart from the profile's
 # (whose run key is jax.random.key(seed) itself).
@@ -48,55 +48,59 @@ _MAX_HELDOUT_ROUNDS = 50
 _STREAM_CHUNK = 512
 
 
+# The cpu preset's model and training: 2 layers of width 128, batch 128,
+# 3,000 steps of AdamW with warmup and linear decay (about 3 min per order on
+# 2 CPU cores at L = 8).
+CPU_TRAIN = train_lib.TrainConfig(
+    num_layers=2, width=128, num_heads=4, steps=3000, batch_size=128,
+    learning_rate=1e-3, lr_schedule='linear', warmup_steps=100)
+# The paper's final model (research/PAPER.md §5): 6 layers, width 512, FFN
+# 2048, dropout 0.1, AdamW with linear decay from 5e-5, batch 128, 10 epochs
+# of 10^5 samples (7,813 steps; the paper trains on a fixed set, lopro on a
+# fresh stream). The number of heads and the warmup are not given; 8 and 0.
+PAPER_TRAIN = train_lib.TrainConfig(
+    num_layers=6, width=512, num_heads=8, mlp_ratio=4, dropout=0.1,
+    learning_rate=5e-5, lr_schedule='linear', warmup_steps=0, batch_size=128,
+    steps=7813)
+
+
 @dataclasses.dataclass(frozen=True)
-class EvalConfig(train_lib.TrainConfig):
+class EvalConfig:
   """The evaluation model, its training, the held-out set.
 
-  The defaults are the ``cpu`` preset: 2 layers of width 128, batch 128,
-  3,000 steps of AdamW with warmup and linear decay (about 3 min per order
-  on 2 CPU cores at L = 8). ``EvalConfig.paper()`` is the paper's final
-  model (research/PAPER.md §5).
-
   Attributes:
+    train: the evaluation model and its training (``CPU_TRAIN`` by default;
+      ``EvalConfig.paper()`` has the paper's final model).
     num_heldout: N, held-out examples decoded (the paper's evaluation set
       has 1,000).
     decode_batch: held-out examples decoded at once (bounds memory).
     profile_steps, profile_batch_size: the profiling stream of the same
-      seed, whose inputs are excluded from the held-out set too.
+      seed (``Independent()``'s by default), whose inputs are excluded from
+      the held-out set too.
   """
-  num_layers: int = 2
-  width: int = 128
-  num_heads: int = 4
-  steps: int = 3000
-  batch_size: int = 128
-  learning_rate: float = 1e-3
-  lr_schedule: str = 'linear'
-  warmup_steps: int = 100
+  train: train_lib.TrainConfig = CPU_TRAIN
   num_heldout: int = 1000
   decode_batch: int = 1000
-  profile_steps: int = profile_lib.ProfileConfig.steps
-  profile_batch_size: int = profile_lib.ProfileConfig.batch_size
+  profile_steps: int = train_lib.TrainConfig().steps
+  profile_batch_size: int = train_lib.TrainConfig().batch_size
 
   def __post_init__(self):
-    super().__post_init__()
-    train_lib._check_positive(self, ('num_heldout', 'decode_batch',
-                                     'profile_steps', 'profile_batch_size'))
+    if not isinstance(self.train, train_lib.TrainConfig):
+      raise ValueError(f'EvalConfig.train must be a lopro.TrainConfig, got '
+                       f'{type(self.train).__name__}')
+    train_lib.check_positive(self, ('num_heldout', 'decode_batch',
+                                    'profile_steps', 'profile_batch_size'))
 
   @classmethod
   def cpu(cls, **overrides) -> EvalConfig:
-    """2 layers, width 128, batch 128, 3,000 steps (the defaults)."""
-    return cls(**overrides)
+    """The cpu preset; ``overrides`` name EvalConfig or TrainConfig fields,
+    e.g. ``EvalConfig.cpu(steps=1000)``."""
+    return cls._with(CPU_TRAIN, overrides)
 
   @classmethod
   def paper(cls, **overrides) -> EvalConfig:
-    """The paper's final model: 6 layers, width 512, FFN 2048, dropout 0.1,
-    AdamW with linear decay from 5e-5, batch 128, 10 epochs of 10^5 samples
-    (7,813 steps; the paper trains on a fixed set, lopro on a fresh stream).
-    The number of heads and the warmup are not given; 8 and 0 here."""
-    values = dict(num_layers=6, width=512, num_heads=8, mlp_ratio=4,
-                  dropout=0.1, learning_rate=5e-5, lr_schedule='linear',
-                  warmup_steps=0, batch_size=128, steps=7813)
-    return cls(**{**values, **overrides})
+    """The paper's final model; overrides as in ``cpu``."""
+    return cls._with(PAPER_TRAIN, overrides)
 
   @classmethod
   def preset(cls, name: str, **overrides) -> EvalConfig:
@@ -106,8 +110,13 @@ class EvalConfig(train_lib.TrainConfig):
                        f'{list(PRESETS)}')
     return getattr(cls, name)(**overrides)
 
-  def train_config(self) -> train_lib.TrainConfig:
-    return train_lib.base_config(self)
+  @classmethod
+  def _with(cls, train: train_lib.TrainConfig, overrides) -> EvalConfig:
+    own = {f.name for f in dataclasses.fields(cls)} - {'train'}
+    train = dataclasses.replace(
+        train, **{k: v for k, v in overrides.items() if k not in own})
+    return cls(train=train, **{k: v for k, v in overrides.items()
+                               if k in own})
 
   def to_dict(self) -> dict[str, Any]:
     return results.to_jsonable(dataclasses.asdict(self))
@@ -197,7 +206,8 @@ def training_inputs(task: tasks_lib.Task, config: EvalConfig,
   _, eval_data_key, _ = train_lib.split_run_key(_run_key(seed))
   _, profile_data_key, _ = train_lib.split_run_key(jax.random.key(seed))
   return np.concatenate([
-      _stream_inputs(task, eval_data_key, config.steps, config.batch_size),
+      _stream_inputs(task, eval_data_key, config.train.steps,
+                     config.train.batch_size),
       _stream_inputs(task, profile_data_key, config.profile_steps,
                      config.profile_batch_size)]).astype(np.int32)
 
@@ -230,7 +240,8 @@ def heldout_set(task: tasks_lib.Task, config: EvalConfig,
           return np.stack(inputs), np.stack(targets)
   raise ValueError(
       f'task {task.name!r}: found only {len(inputs)} of num_heldout={need} '
-      f'held-out examples outside the {config.steps} x {config.batch_size} '
+      f'held-out examples outside the {config.train.steps} x '
+      f'{config.train.batch_size} '
       f'training and profiling examples; lower num_heldout or use a task '
       f'with more distinct inputs')
 
@@ -305,25 +316,20 @@ def _run_key(seed: int) -> jax.Array:
   return jax.random.fold_in(jax.random.key(seed), _TRAIN_STREAM)
 
 
-_COMPILED: dict[tuple[Any, ...], Any] = {}
-
-
+@functools.lru_cache(maxsize=16)
 def _compiled_eval(task: tasks_lib.Task, config: EvalConfig,
                    num_orders: int, num_seeds: int):
   """jit of ``(keys [S], perms [O, L], x [S, N, Lx], y [S, N, L]) ->
   (losses [S, O, T], success [S, O], accuracy [S, O, L])``, cached per
   (task, config, O, S)."""
-  cache_key = (task, config, num_orders, num_seeds)
-  if cache_key in _COMPILED:
-    return _COMPILED[cache_key]
-  fns = train_lib.make_train_fns(task, config.train_config())
+  fns = train_lib.make_train_fns(task, config.train)
   length = task.length
 
   def one(key, order, inputs, targets):
     init_key, data_key, dropout_key = train_lib.split_run_key(key)
     state = fns.init(init_key)
     state, losses = fns.run(state, data_key, dropout_key, order, 0,
-                            config.steps)
+                            config.train.steps)
 
     def logits_fn(tokens):
       return fns.model.apply({'params': state.params}, tokens, length,
@@ -343,9 +349,7 @@ def _compiled_eval(task: tasks_lib.Task, config: EvalConfig,
     return losses, success, accuracy
 
   over_orders = jax.vmap(one, in_axes=(None, 0, None, None))
-  fn = jax.jit(jax.vmap(over_orders, in_axes=(0, None, 0, 0)))
-  _COMPILED[cache_key] = fn
-  return fn
+  return jax.jit(jax.vmap(over_orders, in_axes=(0, None, 0, 0)))
 
 
 def evaluate_grid(perms, task: str | tasks_lib.Task, *,
@@ -390,7 +394,8 @@ def evaluate_grid(perms, task: str | tasks_lib.Task, *,
   wall = time.perf_counter() - start
   return [[EvalResult(order=perms[o], success_rate=float(success[s, o]),
                       position_accuracy=np.asarray(accuracy[s, o]),
-                      losses=np.asarray(losses[s, o]), steps=config.steps,
+                      losses=np.asarray(losses[s, o]),
+                      steps=config.train.steps,
                       num_heldout=inputs.shape[1], wall_time=wall,
                       task=task.name, seed=int(seed), config=config)
            for o in range(perms.shape[0])]

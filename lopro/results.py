@@ -68,6 +68,46 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
   atomic_write_bytes(path, buffer.getvalue())
 
 
+# StageRecord fields that are one number (or string) per profiling run.
+_RUN_FIELDS = ('name', 'best_score', 'seconds', 'num_nonfinite', 'num_reused',
+               'estimator', 'estimator_index')
+
+
+def save_history(path: str, history) -> None:
+  """Writes a search history (``StageRecord``s) as compressed npz, atomically.
+
+  Candidates, scores and kept orders of all runs are concatenated (a run's
+  rows are found by the ``num_candidates`` / ``num_kept`` counts), so a
+  history of 30,000 profiled orders is a few hundred kB.
+  """
+  if not history:
+    raise ValueError('history is empty: nothing to save')
+  arrays = {name: np.array([getattr(r, name) for r in history])
+            for name in _RUN_FIELDS}
+  arrays.update(
+      num_candidates=np.array([len(r.candidates) for r in history]),
+      candidates=np.concatenate([r.candidates for r in history]).astype(
+          np.int16 if history[0].candidates.shape[1] < 2**15 else np.int64),
+      scores=np.concatenate([r.scores for r in history]),
+      num_kept=np.array([len(r.kept) for r in history]),
+      kept=np.concatenate([r.kept for r in history]).astype(np.int64))
+  atomic_save_npz(path, **arrays)
+
+
+def load_history(path: str) -> list[dict[str, Any]]:
+  """The runs of a ``save_history`` file, as ``StageRecord.to_dict``s."""
+  with np.load(path) as data:
+    cut = np.cumsum(data['num_candidates'])[:-1]
+    candidates = np.split(data['candidates'].astype(np.int64), cut)
+    scores = np.split(data['scores'], cut)
+    kept = np.split(data['kept'], np.cumsum(data['num_kept'])[:-1])
+    runs = [{name: data[name][i].item() for name in _RUN_FIELDS}
+            for i in range(len(data['name']))]
+  for run, c, v, k in zip(runs, candidates, scores, kept):
+    run.update(candidates=c, scores=v, kept=k)
+  return runs
+
+
 def _figure(**kwargs):
   """A matplotlib Figure outside pyplot: no backend is switched or needed,
   so plotting from the library leaves a notebook's inline plots alone."""

@@ -54,7 +54,11 @@ def make_mesh(devices: Sequence[jax.Device] | int | None = None) -> Mesh:
     devices = list(devices)
     if not devices:
       raise ValueError('devices must not be empty')
-  return Mesh(np.array(devices), (AXIS,))
+  # Auto axes: the compiler places what shard_map does not (JAX's default
+  # for make_mesh is Explicit sharding-in-types, which lopro does not use).
+  return jax.make_mesh((len(devices),), (AXIS,),
+                       axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices)
 
 
 def check_mesh(mesh: Mesh | None) -> Mesh:

@@ -20,12 +20,13 @@ import jax.numpy as jnp
 import optax
 
 from lopro import model as model_lib
-from lopro import tasks as tasks_lib
+from lopro.tasks import base as tasks_lib
 
 _LR_SCHEDULES = ('constant', 'linear', 'cosine')
 
 
-def _check_positive(config: Any, names: tuple[str, ...]) -> None:
+def check_positive(config: Any, names: tuple[str, ...]) -> None:
+  """Raises ValueError unless every named field of ``config`` is an int > 0."""
   for name in names:
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -64,8 +65,8 @@ class TrainConfig:
   grad_clip: float = 1.0
 
   def __post_init__(self):
-    _check_positive(self, ('num_layers', 'width', 'num_heads', 'mlp_ratio',
-                           'steps', 'batch_size'))
+    check_positive(self, ('num_layers', 'width', 'num_heads', 'mlp_ratio',
+                          'steps', 'batch_size'))
     if self.width % self.num_heads:
       raise ValueError(f'num_heads={self.num_heads} must divide '
                        f'width={self.width}')
@@ -87,14 +88,6 @@ class TrainConfig:
     if self.weight_decay < 0 or self.grad_clip < 0:
       raise ValueError('weight_decay and grad_clip must be >= 0, got '
                        f'{self.weight_decay!r}, {self.grad_clip!r}')
-
-
-def base_config(config: TrainConfig) -> TrainConfig:
-  """The plain TrainConfig inside a subclass config (ProfileConfig,
-  EvalConfig): equal for configs that train alike, so it keys caches of
-  compiled programs."""
-  return TrainConfig(**{f.name: getattr(config, f.name)
-                        for f in dataclasses.fields(TrainConfig)})
 
 
 class TrainState(NamedTuple):
@@ -151,20 +144,29 @@ def encode(task: tasks_lib.Task, inputs: jax.Array, targets: jax.Array,
   return tokens.astype(jnp.int32), labels.astype(jnp.int32)
 
 
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-  """AdamW with warmup and the configured decay, plus gradient clipping."""
-  decay_steps = max(config.steps - config.warmup_steps, 1)
-  peak = config.learning_rate
+def make_schedule(config: TrainConfig) -> optax.Schedule:
+  """The learning rate: linear warmup from 0, then the configured decay.
+
+  optax's warmup schedules, except a linear decay (optax has no warmup
+  variant of it), which joins two linear schedules.
+  """
+  peak, warmup = config.learning_rate, config.warmup_steps
+  if config.lr_schedule == 'cosine':
+    return optax.warmup_cosine_decay_schedule(
+        0.0, peak, warmup, max(config.steps, warmup + 1))
   if config.lr_schedule == 'constant':
-    after = optax.constant_schedule(peak)
-  elif config.lr_schedule == 'linear':
-    after = optax.linear_schedule(peak, 0.0, decay_steps)
-  else:
-    after = optax.cosine_decay_schedule(peak, decay_steps)
-  schedule = optax.join_schedules(
-      [optax.linear_schedule(0.0, peak, config.warmup_steps), after],
-      [config.warmup_steps]) if config.warmup_steps else after
-  adamw = optax.adamw(schedule, weight_decay=config.weight_decay)
+    return (optax.warmup_constant_schedule(0.0, peak, warmup) if warmup
+            else optax.constant_schedule(peak))
+  decay = optax.linear_schedule(peak, 0.0, max(config.steps - warmup, 1))
+  if not warmup:
+    return decay
+  return optax.join_schedules(
+      [optax.linear_schedule(0.0, peak, warmup), decay], [warmup])
+
+
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+  """AdamW on ``make_schedule``, after global-norm gradient clipping."""
+  adamw = optax.adamw(make_schedule(config), weight_decay=config.weight_decay)
   if config.grad_clip:
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), adamw)
   return adamw

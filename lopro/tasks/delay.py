@@ -1,0 +1,128 @@
+"""DELAY: coupled variables with delayed couplings, a multi-variate recurrence.
+
+The paper's case study of "delay dynamical systems": learnability varies
+among the valid topological sorts of the dependency graph. Inputs and
+targets are stored variable-major; the friendly order is the time-major
+interleave.
+
+Dimension letters: B examples, m variables, n steps, L = m n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lopro import orders
+from lopro.tasks.base import as_int
+from lopro.tasks.base import check_length
+from lopro.tasks.base import SMALL
+from lopro.tasks.base import Task
+from lopro.tasks.base import UniformSampler
+
+# The default delay system: s0_t <- s0_{t-1}, s1_{t-2}; s1_t <- s1_{t-1},
+# s0_{t-1} (0-indexed variables, (parent, delay) pairs).
+DEFAULT_PARENTS = (((0, 1), (1, 2)), ((1, 1), (0, 1)))
+
+
+def check_parents(parents) -> tuple[tuple[tuple[int, int], ...], ...]:
+  """Validates delay parents: per variable k, (parent j, delay >= 1) pairs."""
+  if isinstance(parents, (str, bytes)) or not isinstance(
+      parents, (Sequence, np.ndarray)):
+    raise ValueError('parents must be a sequence (one entry per variable) of '
+                     f'(parent, delay) pairs, got {parents!r}')
+  m = len(parents)
+  if m < 1:
+    raise ValueError('parents must describe at least one variable, got []')
+  result = []
+  for k, pairs in enumerate(parents):
+    checked = []
+    try:
+      pairs = list(pairs)
+    except TypeError:
+      raise ValueError(f'parents[{k}] must be a sequence of (parent, delay) '
+                       f'pairs, got {pairs!r}') from None
+    for pair in pairs:
+      try:
+        j, delay = pair
+      except (TypeError, ValueError):
+        raise ValueError(f'parents[{k}] has {pair!r}, not a (parent, delay) '
+                         'pair') from None
+      j = as_int(f'parents[{k}] parent', j)
+      delay = as_int(f'parents[{k}] delay', delay)
+      if not 0 <= j < m:
+        raise ValueError(f'parents[{k}] names parent {j}, not a variable in '
+                         f'0..{m - 1}')
+      if delay < 1:
+        raise ValueError(f'parents[{k}] has delay {delay} for parent {j}; '
+                         'every delay must be >= 1')
+      checked.append((j, delay))
+    result.append(tuple(checked))
+  return tuple(result)
+
+
+def delay_task(length: int = 8, *, parents=None) -> Task:
+  """DELAY: m coupled variables over n steps with delayed couplings.
+
+  ``s^k_t = c((x^k_t + sum_{(j, δ) in parents[k]} s^j_{t-δ})² mod 19)``,
+  with ``s = 0`` before ``t = 0`` and x uniform in -9..9. Inputs and
+  targets are stored variable-major: slot ``k n + t`` holds ``x^k_t`` and
+  ``s^k_t`` (L = Lx = m n). The friendly order is the time-major interleave
+  ``[s^0_0, s^1_0, ..., s^0_1, ...]`` (a topological sort, valid since every
+  delay is >= 1); ``reference_orders`` also has 'time_major' (= friendly)
+  and 'variable_major' (= identity, which is not a topological sort of the
+  default system).
+
+  Args:
+    length: L, a multiple of m with L >= 2.
+    parents: for each variable k, a sequence of (parent j, delay δ) pairs,
+      ``0 <= j < m`` and ``δ >= 1``; default ``DEFAULT_PARENTS``: s0_t <-
+      s0_{t-1}, s1_{t-2}; s1_t <- s1_{t-1}, s0_{t-1}.
+
+  Returns:
+    The Task.
+  """
+  parents = check_parents(DEFAULT_PARENTS if parents is None else parents)
+  m = len(parents)
+  length = check_length('delay', length)
+  if length % m:
+    raise ValueError(f'task \'delay\' length must be divisible by the number '
+                     f'of variables m={m}, got {length}')
+  n = length // m
+  max_delay = max([delay for pairs in parents for _, delay in pairs] + [1])
+
+  def targets(inputs):
+    batch = inputs.shape[0]
+    x = inputs.reshape(batch, m, n)
+
+    def body(history, x_t):  # history[:, δ-1, j] = s^j_{t-δ}; x_t [B, m]
+      new = []
+      for k in range(m):
+        z = x_t[:, k]
+        for j, delay in parents[k]:
+          z = z + history[:, delay - 1, j]
+        new.append(_c19_jnp(z * z % 19))
+      s_t = jnp.stack(new, axis=1)
+      history = jnp.concatenate([s_t[:, None], history[:, :-1]], axis=1)
+      return history, s_t
+
+    history = jnp.zeros((batch, max_delay, m), jnp.int32)
+    _, s = jax.lax.scan(body, history, jnp.moveaxis(x, 2, 0))  # [n, B, m]
+    return jnp.transpose(s, (1, 2, 0)).reshape(batch, length)
+
+  time_major = np.array([k * n + t for t in range(n) for k in range(m)])
+  return Task(name='delay', length=length, input_length=length,
+              input_range=SMALL, target_range=SMALL,
+              sample_fn=UniformSampler(length, SMALL, targets),
+              friendly_order=time_major,
+              reference_orders={'time_major': time_major,
+                                'variable_major': orders.identity(length)},
+              params={'parents': [[list(p) for p in pairs]
+                                  for pairs in parents]})
+
+
+def _c19_jnp(r):
+  return jnp.where(r <= 9, r, r - 19)

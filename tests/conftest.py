@@ -1,0 +1,85 @@
+"""Configs and helpers shared by the test files.
+
+Tests check equalities, plumbing and decisions, not learning, so models are
+tiny; test files import these names (``from conftest import TINY_TRAIN``)
+so that equal configs share compiled programs within a worker.
+"""
+
+import numpy as np
+import pytest
+
+import lopro
+from lopro import orders
+
+# One layer of width 16, 8 steps of batch 8: compiles in seconds.
+TINY_TRAIN = lopro.TrainConfig(steps=8, width=16, num_heads=2, batch_size=8,
+                               warmup_steps=2)
+TINY_INDEPENDENT = lopro.Independent(train=TINY_TRAIN)
+# A mixture that learns an identifiable task in 200 steps.
+LEARNING_TRAIN = lopro.TrainConfig(steps=200, width=32, num_heads=2,
+                                   batch_size=32, learning_rate=1e-2,
+                                   warmup_steps=10)
+# A tiny evaluation: 1 layer, width 32, 300 steps, 200 held-out examples.
+TINY_EVAL = lopro.EvalConfig(
+    train=lopro.TrainConfig(num_layers=1, width=32, num_heads=2, steps=300,
+                            batch_size=32, learning_rate=3e-3,
+                            lr_schedule='constant', warmup_steps=10),
+    num_heldout=200, decode_batch=64, profile_steps=50, profile_batch_size=16)
+
+
+def hidden_order(length: int, seed: int) -> np.ndarray:
+  """The hidden order of synthetic scorers: a fixed permutation per seed."""
+  return np.random.default_rng(1000 + seed).permutation(length)
+
+
+def kendall_rows(h, perms) -> np.ndarray:
+  """int[N]: the Kendall distance of every row of ``perms`` to ``h``."""
+  pos = orders.invert_order(np.asarray(h))[np.asarray(perms)]
+  upper = np.triu_indices(pos.shape[1], 1)
+  return (pos[:, upper[0]] > pos[:, upper[1]]).sum(axis=1)
+
+
+def kendall_scorer(h):
+  """Scores an order by its Kendall distance to h (0 only at h)."""
+  return lambda perms: kendall_rows(h, perms).astype(np.float64)
+
+
+def adjacency_scorer(h):
+  """Adjacent pairs not consecutive in h, plus a tiny Kendall tie-breaker."""
+  inverse = orders.invert_order(np.asarray(h))
+
+  def score(perms):
+    broken = (np.diff(inverse[np.asarray(perms)], axis=1) != 1).sum(axis=1)
+    return broken + 1e-3 * kendall_rows(h, perms)
+
+  return score
+
+
+class FunctionEstimator:
+  """An estimator whose scores are a synthetic function of the orders.
+
+  Records every batch it profiles (``calls``), so tests can check what a
+  search asked for and what it reused.
+  """
+
+  def __init__(self, fn, reusable: bool = True):
+    self.fn, self.reusable, self.calls = fn, reusable, []
+
+  def __repr__(self):  # stable across processes: it keys checkpoints
+    return f'FunctionEstimator(reusable={self.reusable})'
+
+  def profile(self, task, perms, seed, *, callback=None, runtime=None):
+    del callback, runtime
+    self.calls.append(np.array(perms))
+    scores = np.asarray(self.fn(perms), np.float32)
+    return lopro.Profile(
+        perms=perms, losses=scores[:, None], scores=scores,
+        ranking=np.argsort(scores, kind='stable'),
+        nonfinite=np.flatnonzero(~np.isfinite(scores)), task=task.name,
+        estimator=self, seed=seed, timings={},
+        loss_steps=np.ones(1, np.int64))
+
+
+@pytest.fixture
+def relu8():
+  return lopro.get_task('relu', length=8)
