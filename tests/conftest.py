@@ -5,6 +5,7 @@ tiny; test files import these names (``from conftest import TINY_TRAIN``)
 so that equal configs share compiled programs within a worker.
 """
 
+import jax
 import numpy as np
 import pytest
 
@@ -53,6 +54,22 @@ def adjacency_scorer(h):
     return broken + 1e-3 * kendall_rows(h, perms)
 
   return score
+
+
+def run_strategy(strategy, scorer, length, seed=0):
+  """A user's ask/tell loop over a synthetic scorer.
+
+  Returns:
+    ([(stage, perms, scores, kept) per profiling run], the final state).
+  """
+  state = strategy.init(jax.random.key(seed), length)
+  runs = []
+  while len(perms := strategy.ask(state)):
+    stage = state['stage']
+    scores = scorer(perms)
+    state = strategy.tell(state, perms, scores)
+    runs.append((stage, perms, np.asarray(scores, float), state['kept']))
+  return runs, state
 
 
 class FunctionEstimator:

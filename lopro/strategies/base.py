@@ -80,11 +80,17 @@ class Strategy(Protocol):
 # --------------------------------------------------------------------------
 
 
-def new_state(key: jax.Array, length: int, **fields: Any) -> State:
-  """A state with the conventional keys, the key's data and ``fields``."""
+def check_length(length: Any) -> int:
+  """``length`` as an int, or ValueError unless it is an int >= 1."""
   if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or (
       length < 1):
     raise ValueError(f'length must be an int >= 1, got {length!r}')
+  return int(length)
+
+
+def new_state(key: jax.Array, length: int, **fields: Any) -> State:
+  """A state with the conventional keys, the key's data and ``fields``."""
+  check_length(length)
   state = dict(key=np.asarray(jax.random.key_data(key)), length=int(length),
                pending=np.zeros((0, int(length)), np.int64), stage='',
                kept=np.zeros((0, int(length)), np.int64),

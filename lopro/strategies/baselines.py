@@ -101,6 +101,7 @@ class RandomSearch:
 
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
+    length = base.check_length(length)
     starts = base.check_starts(starts, length)
     state = base.new_state(key, length, offset=0, best_order=None,
                            best_score=math.inf,
@@ -151,6 +152,7 @@ class Exhaustive:
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
     """Starts the enumeration (``starts`` are among the L! orders anyway)."""
+    length = base.check_length(length)
     del starts
     if length > MAX_EXHAUSTIVE_LENGTH:
       raise ValueError(
@@ -256,6 +258,7 @@ class Evolution:
 
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
+    length = base.check_length(length)
     evolution_key = hierarchical.method_keys(key)[4]
     population_key, operator_key = jax.random.split(evolution_key)
     budget = _budget(self.budget, length)

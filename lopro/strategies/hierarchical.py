@@ -193,6 +193,7 @@ class Hierarchical:
            starts: np.ndarray | None = None) -> base.State:
     """Starts the global stage; ``starts`` replace the first random orders
     of the initial population."""
+    length = base.check_length(length)
     depth = self.resolved_depth(length)
     size = math.factorial(depth + 1)
     population = self.initial.population(key, length, size)

@@ -60,6 +60,7 @@ class Insertion:
 
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
+    length = base.check_length(length)
     starts = base.check_starts(starts, length)
     if starts is None:
       starts = orders_lib.sample_orders(key, 1, length)

@@ -64,6 +64,7 @@ class Pipeline:
 
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
+    length = base.check_length(length)
     state = base.new_state(key, length, index=0, best_order=None,
                            best_score=math.inf, sub=self.stages[0][0].init(
                                key, length, starts))
