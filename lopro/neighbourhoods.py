@@ -189,4 +189,4 @@ def num_block_moves(num_blocks: int) -> int:
 def fixed_block_sizes(length: int, block: int) -> list[int]:
   """Sizes of the blocks of ``block`` slots (a shorter tail its own)."""
   return [len(b) for b in orders_lib.fixed_size_blocks(np.arange(length),
-                                                         block)]
+                                                        block)]

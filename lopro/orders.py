@@ -24,7 +24,7 @@ MAX_ENUMERATE_LENGTH = 10
 
 
 def _as_int_array(orders, what: str) -> np.ndarray:
-  """Converts to a numpy int64 array, refusing floats, bools and ragged input."""
+  """A numpy int64 array; refuses floats, bools and ragged input."""
   try:
     array = np.asarray(orders)
   except ValueError as e:  # ragged nested lists

@@ -35,7 +35,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-  """Writes ``data`` to ``path`` so that readers see the old or new file only."""
+  """Writes ``data`` to ``path``; readers see the old or new file only."""
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',

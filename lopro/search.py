@@ -54,14 +54,22 @@ _STATE_VERSION = 2
 def default_method(length: int) -> tuple[Any, Any]:
   """(strategy, estimator): the best method we have measured at length L.
 
-  | L      | strategy, estimator                                   | measured |
-  |--------|-------------------------------------------------------|----------|
-  | <= 8   | ``Hierarchical()`` (insertion rounds from 3 starts),  | L=8, seed 0, 2 CPU cores: the friendly order of relu, square19 and two planted chains in 8-9 min each (``results/discover_cpu``); on the replayed landscapes of all 8! orders it ends on the best order in 136/140 runs, the paper's search in 26/140 (``results/search_study_L8.md``) |
-  |        | ``Independent()``                                     |          |
-  | 9, 10  | ``Hierarchical()`` scored by ``Universal()``, then    | Table 2 at L=6-10: 53 of 54 cells within 5 points of the friendly order's success (``results/table2_cpu_universal_refine1000.md``); one model per order would cost hours at L >= 9 |
-  |        | ``Insertion(rounds=6, name='refine')`` scored by      |          |
-  |        | ``Independent(1,000 steps, num_seeds=2)``             |          |
-  | >= 11  | the same with 300-step refine profiles                | relu L=13: the friendly order in 25 min (``results/discover_cpu/relu_L13_seed0_universal_refine.json``); a 1,000-step refine round would take about 20 min there |
+    L      strategy (estimator)
+    <= 8   Hierarchical() (Independent())                                [1]
+    9-10   Hierarchical() (Universal()), then Insertion(rounds=6,        [2]
+           name='refine') (Independent(1,000 steps, num_seeds=2))
+    >= 11  the same with 300-step refine profiles                        [3]
+
+  [1] L=8, seed 0, 2 CPU cores: the friendly order of relu, square19 and
+      two planted chains in 8-9 min each (``results/discover_cpu``). On the
+      replayed landscapes of all 8! orders it ends on the best order in
+      136/140 runs, the paper's search in 26/140
+      (``results/search_study_L8.md``).
+  [2] Table 2 at L=6-10: 53 of 54 cells within 5 points of the friendly
+      order's success (``results/table2_cpu_universal_refine1000.md``); one
+      model per order would cost hours at L >= 9.
+  [3] relu L=13: the friendly order in 25 min (``results/discover_cpu``); a
+      1,000-step refine round would take about 20 min there.
 
   The universal model makes a search cost one training run plus forward
   passes; it is coarse near the optimum, so the refine rounds finish the

@@ -83,7 +83,8 @@ class RandomSearch:
   """Distinct uniform orders in batches; the best is kept.
 
   Attributes:
-    budget: orders profiled (at most L!); None: ``Hierarchical().max_profiles(L)``.
+    budget: orders profiled (at most L!); None:
+      ``Hierarchical().max_profiles(L)``.
     batch_size: most orders per profiling run.
 
   ``starts`` given to ``init`` are profiled first, within the budget.

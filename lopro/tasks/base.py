@@ -95,7 +95,7 @@ class Task:
     friendly = None
     if self.friendly_order is not None:
       friendly = frozen_array(check_order(self.friendly_order, length,
-                                            'friendly_order'))
+                                          'friendly_order'))
     set_('friendly_order', friendly)
     refs = {'forward': orders.identity(length),
             'reverse': orders.reverse(length)}
@@ -248,13 +248,13 @@ class UniformSampler:
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
 def uniform_ints(key: jax.Array, n: int, width: int, lo: int,
-                  hi: int) -> jax.Array:
+                 hi: int) -> jax.Array:
   """int32[n, width] uniform in lo..hi (one compile shared by all tasks)."""
   return jax.random.randint(key, (n, width), lo, hi + 1, dtype=jnp.int32)
 
 
 def chain_targets(step: Callable[[jax.Array, jax.Array], jax.Array],
-                   inputs: jax.Array, chain: np.ndarray) -> jax.Array:
+                  inputs: jax.Array, chain: np.ndarray) -> jax.Array:
   """Runs ``y[chain[k]] = step(x[chain[k]], y[chain[k-1]])`` along a chain.
 
   Args:
@@ -293,12 +293,12 @@ def relu_step(x, y):
 
 
 def make_chain_task(name: str, length: int, step, chain: np.ndarray,
-                     input_range: tuple[int, int],
-                     target_range: tuple[int, int],
-                     params: dict[str, Any]) -> Task:
+                    input_range: tuple[int, int],
+                    target_range: tuple[int, int],
+                    params: dict[str, Any]) -> Task:
   targets = functools.partial(chain_targets, step, chain=chain)
   sampler = UniformSampler(length, input_range,
-                     lambda inputs: targets(inputs.astype(jnp.int32)))
+                           lambda inputs: targets(inputs.astype(jnp.int32)))
   return Task(name=name, length=length, input_length=length,
               input_range=input_range, target_range=target_range,
               sample_fn=sampler, friendly_order=chain,
@@ -318,7 +318,7 @@ class PoolSampler:
 
 @functools.partial(jax.jit, static_argnums=1)
 def draw_from_pool(key: jax.Array, n: int, inputs: jax.Array,
-                    targets: jax.Array) -> tuple[jax.Array, jax.Array]:
+                   targets: jax.Array) -> tuple[jax.Array, jax.Array]:
   """n rows drawn uniformly with replacement from a pool [P, Lx], [P, L]."""
   index = jax.random.randint(key, (n,), 0, inputs.shape[0])
   return jnp.take(inputs, index, axis=0), jnp.take(targets, index, axis=0)

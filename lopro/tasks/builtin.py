@@ -138,7 +138,7 @@ def relu_task(length: int = 8, *, chain=None) -> Task:
   length = check_length('relu', length)
   chain = chain_or_identity(chain, length)
   return make_chain_task('relu', length, relu_step, chain, SMALL,
-                          (LO, HI * length), {})
+                         (LO, HI * length), {})
 
 
 def _table_task(name: str, length: int, chain) -> Task:
@@ -208,7 +208,7 @@ def planted_task(length: int = 8, *, order_seed: int = 0) -> Task:
     raise ValueError(f'order_seed must be >= 0, got {order_seed}')
   chain = np.random.default_rng(order_seed).permutation(length)
   task = make_chain_task('planted', length, relu_step, chain, SMALL,
-                          (LO, HI * length), {})
+                         (LO, HI * length), {})
   return dataclasses.replace(task, params={'order_seed': order_seed})
 
 

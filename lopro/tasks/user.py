@@ -117,7 +117,7 @@ def chain_task(name: str, step_fn: Callable[[int, int], int], length: int,
             'input_range': list(input_range),
             'target_range': list(target_range)}
   return make_chain_task(name, length, table_step(table, x_lo, y_lo), chain,
-                          input_range, target_range, params)
+                         input_range, target_range, params)
 
 
 def function_task(name: str, fn: Callable[[list[int]], Sequence[int]], *,
@@ -212,8 +212,8 @@ def function_task(name: str, fn: Callable[[list[int]], Sequence[int]], *,
                      f'{target_range} on example {bad}, inputs '
                      f'{pool_x[bad].tolist()}: {rows[bad]}')
   sampler = PoolSampler(jnp.asarray(pool_x, dtype=jnp.int32),
-                         jnp.asarray(pool_y.astype(np.int64),
-                                     dtype=jnp.int32))
+                        jnp.asarray(pool_y.astype(np.int64),
+                                    dtype=jnp.int32))
   params = {'fn': getattr(fn, '__qualname__', repr(fn)),
             'input_length': input_length, 'input_range': list(input_range),
             'target_range': list(target_range), 'pool_size': pool_size,
