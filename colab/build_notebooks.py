@@ -75,10 +75,11 @@ QUICKSTART = [
         the one before, so the forward order `0 1 2 ... 7` is the
         learning-friendly one, and the reverse order is hard.
 
-        `lopro.profile_orders` trains one small transformer per order, all
-        at once (`jax.vmap` over the whole training run), and ranks the
-        orders by their loss at the end of that short run. Here: the
-        friendly order, the reverse order and 62 random orders of length 8.
+        `lopro.profile_orders` with the `lopro.Independent` estimator (the
+        default) trains one small transformer per order, all at once
+        (`jax.vmap` over the whole training run), and ranks the orders by
+        their loss at the end of that short run. Here: the friendly order,
+        the reverse order and 62 random orders of length 8.
 
         Runtime: any. On a CPU the notebook picks a tiny profile (60 steps,
         about 30 s on 2 cores); on a GPU or TPU the library defaults (300
@@ -96,13 +97,16 @@ QUICKSTART = [
 
         ON_CPU = jax.default_backend() == 'cpu'
         if ON_CPU:  # tiny, so that the notebook runs in about 30 s on 2 cores
-          CONFIG = lopro.ProfileConfig(steps=60, width=16, num_heads=2,
-                                       batch_size=16)
+          TRAIN = lopro.TrainConfig(steps=60, width=16, num_heads=2,
+                                    batch_size=16)
         else:  # the defaults: 1 layer, width 32, batch 32, 300 AdamW steps
-          CONFIG = lopro.ProfileConfig()
+          TRAIN = lopro.TrainConfig()
+        # One model per order; its score is the mean loss over the last 10%
+        # of the steps (lopro.scores.final()).
+        ESTIMATOR = lopro.Independent(train=TRAIN)
         print('JAX', jax.__version__, 'on', jax.devices())
-        print(f'profile: {CONFIG.steps} steps, width {CONFIG.width}, '
-              f'batch {CONFIG.batch_size}')
+        print(f'profile: {TRAIN.steps} steps, width {TRAIN.width}, '
+              f'batch {TRAIN.batch_size}')
         '''),
     md('''
         ## The task and the orders
@@ -135,7 +139,7 @@ QUICKSTART = [
         lower is friendlier.
         '''),
     code('''
-        prof = lopro.profile_orders(perms, task, config=CONFIG, seed=0)
+        prof = lopro.profile_orders(perms, task, estimator=ESTIMATOR, seed=0)
         t = prof.timings
         print(f'losses {prof.losses.shape}: '
               f'compiled in {t["compile_s"]:.1f} s, '
@@ -143,7 +147,7 @@ QUICKSTART = [
               f'({t["order_steps_per_s"]:,.0f} order-steps/s)')
         '''),
     code('''
-        steps = np.arange(1, CONFIG.steps + 1)
+        steps = prof.loss_steps  # 1 .. TRAIN.steps
         fig, ax = plt.subplots(figsize=(8, 4.5))
         for row in range(NUM_ORDERS):
           if row not in (FRIENDLY, REVERSE):
@@ -167,7 +171,7 @@ QUICKSTART = [
     code('''
         ranked = prof.losses[prof.ranking]
         relative = ranked - ranked.mean(axis=0)
-        extent = (0.5, CONFIG.steps + 0.5, NUM_ORDERS + 0.5, 0.5)  # 1-based
+        extent = (0.5, TRAIN.steps + 0.5, NUM_ORDERS + 0.5, 0.5)  # 1-based
         limit = np.abs(relative).max()
         fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
         for ax, matrix, label, style in (
@@ -212,18 +216,23 @@ QUICKSTART = [
 DISCOVER = [
     header('discover', 'lopro: discover a friendly order, then evaluate it',
            '''
-        `lopro.search_order` runs the hierarchical global-local search of
-        Sato, Kawamoto & Kera (arXiv 2506.23875) on **relu**, profiling every
-        population of candidate orders; then `lopro.evaluate_orders` trains a
-        bigger model on the forward, reverse and discovered orders and
-        decodes held-out examples greedily: the success rate is the share
-        whose whole target is exact.
+        `lopro.search_order` runs a search strategy on **relu**: the
+        hierarchical global-local search of Sato, Kawamoto & Kera (arXiv
+        2506.23875) followed by insertion moves
+        (`lopro.strategies.Hierarchical`), every population of candidate
+        orders scored by an estimator (`lopro.Independent`: one small model
+        per order). A strategy is an ask/tell object, so a short loop of your
+        own can drive it too; this notebook does both. Then
+        `lopro.evaluate_orders` trains a bigger model on the forward, reverse
+        and discovered orders and decodes held-out examples greedily: the
+        success rate is the share whose whole target is exact.
 
         Runtime: any. On a CPU the notebook picks a tiny problem (L=5, a
         depth-2 global stage, 60-step profiles, a 1-layer evaluation model;
         about a minute on 2 cores); on a GPU or TPU the library defaults
-        (L=8, 300-step profiles, a 2-layer evaluation model trained 3,000
-        steps; a few minutes).
+        (L=8, `lopro.default_method(8)`: `Hierarchical()` scored by
+        `Independent()` with 300-step profiles; a 2-layer evaluation model
+        trained 3,000 steps; a few minutes).
         '''),
     INSTALL,
     code('''
@@ -238,14 +247,17 @@ DISCOVER = [
         ON_CPU = jax.default_backend() == 'cpu'
         if ON_CPU:  # tiny, so that the notebook runs in about a minute
           L = 5
-          PROFILE = lopro.ProfileConfig(steps=60, width=16, num_heads=2,
-                                        batch_size=16)
-          # Global depth 2 (6 orders per global run), insertion moves from
-          # the best 2 orders: 36 of the 120 orders get profiled.
-          SEARCH = lopro.SearchConfig(depth=2, num_starts=2)
+          PROFILE = lopro.TrainConfig(steps=60, width=16, num_heads=2,
+                                      batch_size=16)
+          ESTIMATOR = lopro.Independent(train=PROFILE)
+          # Global depth 2 (6 orders per global run), then insertion moves
+          # from the best 2 orders: 36 of the 120 orders get profiled.
+          STRATEGY = lopro.strategies.Hierarchical(depth=2, num_starts=2)
           EVAL = lopro.EvalConfig(
-              num_layers=1, width=32, num_heads=2, steps=400, batch_size=16,
-              learning_rate=3e-3, lr_schedule='constant', warmup_steps=10,
+              train=lopro.TrainConfig(
+                  num_layers=1, width=32, num_heads=2, steps=400,
+                  batch_size=16, learning_rate=3e-3, lr_schedule='constant',
+                  warmup_steps=10),
               num_heldout=200, decode_batch=200,
               # The held-out set also excludes the profiles' training inputs;
               # one batch size for both streams saves a compile.
@@ -253,22 +265,25 @@ DISCOVER = [
               profile_batch_size=PROFILE.batch_size)
         else:  # the library defaults
           L = 8
-          PROFILE = lopro.ProfileConfig()
-          SEARCH = lopro.SearchConfig()
+          # What lopro.search_order(task) runs at this length: Hierarchical()
+          # scored by Independent() (300-step profiles).
+          STRATEGY, ESTIMATOR = lopro.default_method(L)
           EVAL = lopro.EvalConfig()
         task = lopro.get_task('relu', length=L)
         print('JAX', jax.__version__, 'on', jax.devices())
-        print(f'relu, L={L}: {PROFILE.steps}-step profiles; evaluation model '
-              f'{EVAL.num_layers} layer(s) of width {EVAL.width}, '
-              f'{EVAL.steps} steps')
+        print(f'relu, L={L}: {ESTIMATOR.train.steps}-step profiles; '
+              f'evaluation model {EVAL.train.num_layers} layer(s) of width '
+              f'{EVAL.train.width}, {EVAL.train.steps} steps')
         '''),
     md('''
         ## Search
 
         The global stage splits orders into k = 1..K blocks and tries every
         ordering of the blocks; the local stage re-orders inside blocks and
-        moves blocks; insertion moves (beyond the paper) finish the climb.
-        Each line below is one profiling run.
+        moves blocks; insertion moves (beyond the paper;
+        `Hierarchical.paper()` leaves them out) finish the climb. Each line
+        below is one profiling run; an order scored earlier in the search is
+        not profiled again (`Independent()` scores are reusable).
         '''),
     code('''
         def report(record):
@@ -277,8 +292,8 @@ DISCOVER = [
                 f'({new:3d} new)  best score {record.best_score:.4f}  '
                 f'{record.seconds:5.1f} s')
 
-        res = lopro.search_order(task, seed=0, config=SEARCH,
-                                 profile_config=PROFILE, callback=report)
+        res = lopro.search_order(task, strategy=STRATEGY, estimator=ESTIMATOR,
+                                 seed=0, callback=report)
         print('\\ndiscovered order:', orders.order_to_string(res.order))
         print('friendly order:  ', orders.order_to_string(task.friendly_order))
         print(f'{res.num_profiled} orders profiled in {res.wall_time:.0f} s; '
@@ -311,6 +326,45 @@ DISCOVER = [
         plt.show()
         '''),
     md('''
+        ## The same search, driven by your own loop
+
+        A strategy never trains anything: `ask` returns the orders it wants
+        scored (none when it is done), `tell` takes their scores (lower is
+        friendlier), and its state is plain data. Any scorer can drive it,
+        your own training runs or cluster jobs included. Here the scorer is
+        lopro's own estimator, through `lopro.profile_orders`, with the
+        score reuse of `search_order` in a few lines. The same strategy, key
+        and scores give the same order: `search_order` is this loop plus
+        checkpoints, progress reports and a result. (On a GPU, training is
+        not bitwise reproducible by default, so a near-tie may fall the
+        other way.)
+        '''),
+    code('''
+        known = {}  # order (bytes) -> score: each order is profiled once
+
+
+        def my_scores(perms):
+          """Scores from lopro's estimator for the orders not scored yet."""
+          fresh = {p.tobytes(): p for p in perms if p.tobytes() not in known}
+          if fresh:
+            prof = lopro.profile_orders(np.stack(list(fresh.values())), task,
+                                        estimator=ESTIMATOR, seed=0)
+            known.update(zip(fresh, prof.scores.astype(float)))
+          return np.array([known[p.tobytes()] for p in perms])
+
+
+        state = STRATEGY.init(jax.random.key(0), L)  # search_order's key
+        num_runs = 0
+        while len(perms := STRATEGY.ask(state)):
+          state = STRATEGY.tell(state, perms, my_scores(perms))
+          num_runs += 1
+        order, score = STRATEGY.best(state)
+        print(f'{num_runs} ask/tell rounds, {len(known)} orders profiled')
+        print('found:', orders.order_to_string(order), f'(score {score:.4f})')
+        print('the same order as search_order:',
+              np.array_equal(order, res.order))
+        '''),
+    md('''
         ## Evaluate
 
         One model per order (vmapped, the same initialisation, training
@@ -327,7 +381,7 @@ DISCOVER = [
         for name, ev in zip(NAMES, evals):
           print(f'{name:10s} {orders.order_to_string(ev.order):16s} '
                 f'success {ev.success_rate:6.1%}')
-        print(f'{EVAL.steps} training steps and {evals[0].num_heldout} '
+        print(f'{EVAL.train.steps} training steps and {evals[0].num_heldout} '
               f'held-out examples per order, {evals[0].wall_time:.0f} s')
         '''),
     code('''
@@ -351,12 +405,13 @@ DISCOVER = [
 
 SCALING = [
     header('scaling', 'lopro scaling: order-steps/s vs orders and devices', '''
-        `lopro.profile_orders` shards the orders over a 1-D device mesh
-        (`lopro.sharding.make_mesh`): each device trains its own share of
-        the orders, with no communication. This notebook shows the mesh and
-        measures the throughput (order-steps/s: training steps summed over
-        the orders, per second) against the number of orders O and against
-        the number of devices.
+        `lopro.profile_orders` shards the orders over a 1-D device mesh,
+        `runtime=lopro.Runtime(mesh=lopro.sharding.make_mesh(k))` (every
+        device when no mesh is given): each device trains its own share of
+        the orders, with no communication, and the results do not depend on
+        the mesh. This notebook shows the mesh and measures the throughput
+        (order-steps/s: training steps summed over the orders, per second)
+        against the number of orders O and against the number of devices.
 
         Runtime: a TPU (8 devices) shows the device curve best; a GPU or a
         CPU has one device. On a CPU the notebook picks a tiny profile and
@@ -391,31 +446,37 @@ SCALING = [
     code('''
         ON_CPU = jax.default_backend() == 'cpu'
         if ON_CPU:  # tiny, so that the notebook runs in well under a minute
-          CONFIG = lopro.ProfileConfig(steps=60, width=16, num_heads=2,
-                                       batch_size=16)
+          TRAIN = lopro.TrainConfig(steps=60, width=16, num_heads=2,
+                                    batch_size=16)
           SIZES = [8, 32, 128]
         else:  # the default profile: width 32, batch 32, 300 steps
-          CONFIG = lopro.ProfileConfig()
+          TRAIN = lopro.TrainConfig()
           SIZES = [64, 256, 1024, 4096]
+        ESTIMATOR = lopro.Independent(train=TRAIN)  # one model per order
         L = 8
         PERMS = orders.sample_orders(jax.random.key(0), max(SIZES), L)
+        # compile_s: microseconds when the profile's program was built
+        # earlier (lopro keeps it), a second or more when built now.
+        COMPILED_S = 0.05
         measured = {}  # (orders, devices) -> Profile.timings
 
 
         def measure(num_orders, mesh):
           """Timings of a warm profile of the first num_orders orders.
 
-          A call that had to compile (compile_s > 0) is repeated with another
-          seed, and the repeat is timed, so the numbers exclude compiles and
-          first-run costs. On a CPU one compiled program serves every O.
+          A call that had to compile is repeated with another seed, and the
+          repeat is timed, so the numbers exclude compiles and first-run
+          costs. On a CPU one compiled program per mesh serves every O.
           """
           key = (num_orders, mesh.size)
           if key not in measured:
             perms = PERMS[:num_orders]
-            prof = lopro.profile_orders(perms, 'relu', config=CONFIG, mesh=mesh)
-            if prof.timings['compile_s'] > 0:
-              prof = lopro.profile_orders(perms, 'relu', config=CONFIG,
-                                          mesh=mesh, seed=1)
+            runtime = lopro.Runtime(mesh=mesh)
+            prof = lopro.profile_orders(perms, 'relu', estimator=ESTIMATOR,
+                                        runtime=runtime)
+            if prof.timings['compile_s'] > COMPILED_S:
+              prof = lopro.profile_orders(perms, 'relu', estimator=ESTIMATOR,
+                                          runtime=runtime, seed=1)
             measured[key] = prof.timings
           return measured[key]
         '''),
@@ -435,7 +496,8 @@ SCALING = [
     md('''
         ## Throughput vs the number of devices (O fixed)
 
-        `make_mesh(k)` takes the first k devices. Here k = 1, 2, 4, ... up to
+        `make_mesh(k)` takes the first k devices, passed to the profile as
+        `lopro.Runtime(mesh=...)`. Here k = 1, 2, 4, ... up to
         `jax.device_count()`; a single device gives a single point.
         '''),
     code('''

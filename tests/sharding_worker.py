@@ -15,41 +15,55 @@ one), plus where the independent profile's sharded loss array lives.
 """
 
 import argparse
+import dataclasses
 import json
 
-from lopro import sharding
+import jax
+import numpy as np
 
-CONFIG = dict(steps=12, width=16, num_heads=2, batch_size=8, warmup_steps=2)
+import lopro
+from lopro import orders
+from lopro import sharding
+from lopro.estimators import independent
+
+# The training run of every profile: 12 steps of a width-16 model.
+TRAIN = dict(steps=12, width=16, num_heads=2, batch_size=8, warmup_steps=2)
+
+
+def estimators():
+  """{name: (estimator, runtime without a mesh)} of the profiles compared."""
+  train = lopro.TrainConfig(**TRAIN)
+  # 10 orders in chunks of 8: one full chunk and one that leaves devices
+  # without orders when there are 4 of them.
+  chunks = lopro.Runtime(chunk_size=8)
+  return dict(
+      # One key per order, so that a key dealt to the wrong order would show.
+      independent=(lopro.Independent(train=train,
+                                     common_random_numbers=False), chunks),
+      halving=(lopro.Halving(train=train, rungs=2), chunks),
+      # Held-out evaluations in groups of 2 orders per device.
+      mixture=(lopro.Mixture(train=train, num_checkpoints=2, num_heldout=16),
+               lopro.Runtime(vmap_group=2)))
 
 
 def profiles(mesh, names):
   """{name: losses, scores, devices} of the named profiles on ``mesh``."""
-  import lopro  # pylint: disable=g-import-not-at-top
-  from lopro import orders  # pylint: disable=g-import-not-at-top
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
   perms = orders.sample_orders(jax.random.key(0), 10, 5)
-  configs = dict(
-      # 10 orders in chunks of 8: one full chunk and one that leaves devices
-      # without orders when there are 4 of them. One key per order, so that
-      # a key dealt to the wrong order would show.
-      independent=lopro.ProfileConfig(
-          chunk_size=8, common_random_numbers=False, **CONFIG),
-      halving=lopro.ProfileConfig(chunk_size=8, schedule='halving', rungs=2,
-                                  **CONFIG),
-      mixture=lopro.ProfileConfig(mode='mixture', num_checkpoints=2,
-                                  num_heldout=16, vmap_group=2, **CONFIG))
+  setups = estimators()
   out = {}
   for name in names:
-    config = configs[name]
-    prof = lopro.profile_orders(perms, 'relu', config=config, seed=1,
-                                mesh=mesh)
+    estimator, runtime = setups[name]
+    prof = lopro.profile_orders(
+        perms, 'relu', estimator=estimator, seed=1,
+        runtime=dataclasses.replace(runtime, mesh=mesh))
     out[name] = dict(losses=np.nan_to_num(prof.losses, nan=-1.0).tolist(),
                      scores=prof.scores.tolist(),
                      devices=prof.timings['devices'])
-  task = lopro.get_task('relu', length=5)
-  _, _, losses = next(lopro.profile.profile_chunks(
-      perms, task, configs['independent'], 1, mesh))
+  estimator, runtime = setups['independent']
+  _, _, losses = next(independent.profile_chunks(
+      perms, lopro.get_task('relu', length=5), estimator.train,
+      estimator.common_random_numbers, 1,
+      dataclasses.replace(runtime, mesh=mesh)))
   out['chunk_devices'] = len(losses.sharding.device_set)
   out['chunk_spec'] = str(losses.sharding.spec)
   return out
@@ -67,7 +81,6 @@ def main():
   if args.coordinator:
     sharding.initialize_distributed(args.coordinator, args.num_processes,
                                     args.process_id)
-  import jax  # pylint: disable=g-import-not-at-top
   result = dict(process_count=jax.process_count(),
                 device_count=jax.device_count(),
                 sharded=profiles(sharding.make_mesh(), names))

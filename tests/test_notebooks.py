@@ -22,6 +22,17 @@ COLAB = ROOT / 'colab'
 NOTEBOOKS = sorted(COLAB.glob('*.ipynb'))
 # Seconds one cell may run; a notebook takes about a minute on 2 CPU cores.
 CELL_TIMEOUT = 300
+# Text every notebook must print (on a CPU, with its tiny configs).
+EXPECTED_OUTPUT = {
+    'quickstart': ['losses (64, 60)', 'friendly order ranks',
+                   'reverse order ranks', 'top 5'],
+    'discover': ['discovered order:', 'ask/tell rounds',
+                 # The user's ask/tell loop scored with lopro's estimator
+                 # retraces search_order exactly.
+                 'the same order as search_order: True',
+                 'forward', 'reverse', 'success'],
+    'scaling': ["mesh: {'orders': ", 'order-steps/s', '128 orders'],
+}
 
 parametrize = pytest.mark.parametrize('path', NOTEBOOKS,
                                       ids=[p.stem for p in NOTEBOOKS])
@@ -31,9 +42,16 @@ def code_cells(notebook):
   return [c for c in notebook.cells if c.cell_type == 'code']
 
 
+def text_output(cell) -> str:
+  """What a code cell printed (streams and plain-text results)."""
+  return ''.join(o.get('text', '') + o.get('data', {}).get('text/plain', '')
+                 for o in cell.outputs)
+
+
 def test_colab_has_the_notebooks():
   names = {p.stem for p in NOTEBOOKS}
   assert {'quickstart', 'discover', 'scaling'} <= names, names
+  assert set(EXPECTED_OUTPUT) <= names
 
 
 @parametrize
@@ -77,8 +95,11 @@ def test_notebook_runs_and_draws(path, tmp_path):
   client.execute(env=env)  # raises CellExecutionError if a cell fails
 
   cells = code_cells(notebook)
-  install_output = ''.join(o.get('text', '') for o in cells[0].outputs)
+  install_output = text_output(cells[0])
   assert 'skipping the install' in install_output, install_output
+  printed = ''.join(text_output(c) for c in cells)
+  for text in EXPECTED_OUTPUT.get(path.stem, ()):
+    assert text in printed, f'{path.name} did not print {text!r}:\n{printed}'
   images = [o for c in cells for o in c.outputs
             if 'image/png' in o.get('data', {})]
   assert images, f'{path.name} drew no plot'

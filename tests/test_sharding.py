@@ -3,6 +3,9 @@
 The device count is fixed when JAX starts, so the multi-device runs happen in
 subprocesses (tests/sharding_worker.py) with 4 virtual CPU devices, or as 2
 processes joined by ``jax.distributed`` over 127.0.0.1 (CPU collectives).
+Each profiles the same orders with ``lopro.Independent``, ``lopro.Halving``
+and ``lopro.Mixture``, sharded by ``lopro.Runtime(mesh=...)``; a Runtime
+never changes a result, so they must equal the one-device profiles.
 """
 
 import json
@@ -17,8 +20,8 @@ import numpy as np
 import pytest
 
 import lopro
-from lopro import profile as profile_lib
 from lopro import sharding
+from lopro.estimators import independent
 
 WORKER = pathlib.Path(__file__).with_name('sharding_worker.py')
 PROFILES = ('independent', 'halving', 'mixture')
@@ -48,9 +51,9 @@ def test_round_robin_deals_orders_evenly_and_fills_slots_from_the_front():
   np.testing.assert_array_equal(rows, [0, 3, 6, 9, 1, 4])
   np.testing.assert_array_equal(sharding.device_counts(6, 4), [2, 2, 1, 1])
   np.testing.assert_array_equal(sharding.device_counts(2, 4), [1, 1, 0, 0])
-  _, rows, groups = profile_lib.pack_chunk(np.arange(6), 12, 2, 4)
+  _, rows, groups = independent.pack_chunk(np.arange(6), 12, 2, 4)
   np.testing.assert_array_equal(groups, [1, 1, 1, 1])
-  index, rows, groups = profile_lib.pack_chunk(np.arange(10) + 5, 12, 2, 4)
+  index, rows, groups = independent.pack_chunk(np.arange(10) + 5, 12, 2, 4)
   np.testing.assert_array_equal(groups, [2, 2, 1, 1])
   assert len(set(rows.tolist())) == 10 and rows.max() < 12
   np.testing.assert_array_equal(index[rows], np.arange(10) + 5)
@@ -58,11 +61,11 @@ def test_round_robin_deals_orders_evenly_and_fills_slots_from_the_front():
 
 
 def test_chunk_plan_is_a_multiple_of_the_devices():
-  grouped = lopro.ProfileConfig(chunk_size=10, vmap_group=2)
-  assert profile_lib.chunk_plan(3, grouped, 4) == (16, 2)
-  assert profile_lib.chunk_plan(3, grouped, 1) == (10, 2)
-  ungrouped = lopro.ProfileConfig(chunk_size=256, vmap_group=64)
-  assert profile_lib.chunk_plan(3, ungrouped, 8) == (256, 32)
+  grouped = lopro.Runtime(chunk_size=10, vmap_group=2)
+  assert independent.chunk_plan(3, grouped, 4) == (16, 2)
+  assert independent.chunk_plan(3, grouped, 1) == (10, 2)
+  ungrouped = lopro.Runtime(chunk_size=256, vmap_group=64)
+  assert independent.chunk_plan(3, ungrouped, 8) == (256, 32)
 
 
 def test_make_mesh_and_bad_meshes():
@@ -76,7 +79,9 @@ def test_make_mesh_and_bad_meshes():
     sharding.make_mesh([])
   other = jax.sharding.Mesh(np.array(jax.devices()), ('batch',))
   with pytest.raises(ValueError, match="axis 'orders'"):
-    lopro.profile_orders(np.arange(3)[None], 'relu', mesh=other)
+    lopro.Runtime(mesh=other)
+  with pytest.raises(ValueError, match='must be a lopro.Runtime'):
+    lopro.profile_orders(np.arange(3)[None], 'relu', runtime=other)
 
 
 def test_put_and_to_host_round_trip():
@@ -91,8 +96,9 @@ def four_devices(tmp_path_factory):
   """The worker's result with 4 virtual devices: profiles on all 4 and on
   one of them (the one-device reference of both multi-device tests)."""
   out = tmp_path_factory.mktemp('sharding') / 'virtual.json'
-  subprocess.run([sys.executable, str(WORKER), str(out)], env=_env(4),
-                 check=True, timeout=600, capture_output=True)
+  proc = subprocess.run([sys.executable, str(WORKER), str(out)], env=_env(4),
+                        timeout=600, capture_output=True, text=True)
+  assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
   return json.loads(out.read_text())
 
 
