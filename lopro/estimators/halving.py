@@ -147,9 +147,8 @@ class Halving:
     ends = np.cumsum([steps for _, steps in plan])  # step count after rung r
     total_steps = int(ends[-1])
     chunk, group = independent.chunk_plan(num_orders, runtime, mesh.size)
-    compile_start = time.perf_counter()
-    init, run = _compiled_programs(task, self.train, chunk, group, seg, mesh)
-    compile_s = time.perf_counter() - compile_start
+    (init, run), compile_s = base.build(_compiled_programs, task, self.train,
+                                        chunk, group, seg, mesh)
     key = jax.random.key(seed)
     if self.common_random_numbers:
       order_keys = jnp.broadcast_to(key, (num_orders,))
