@@ -112,7 +112,19 @@ class EvalConfig:
 
   @classmethod
   def _with(cls, train: train_lib.TrainConfig, overrides) -> EvalConfig:
-    own = {f.name for f in dataclasses.fields(cls)} - {'train'}
+    """The preset ``train`` (or ``overrides['train']``) with the overrides
+    of TrainConfig fields, and the overrides of EvalConfig's own."""
+    overrides = dict(overrides)
+    train = overrides.pop('train', train)
+    own = {f.name for f in dataclasses.fields(cls)}
+    known = own | {f.name for f in dataclasses.fields(train_lib.TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+      raise ValueError(f'unknown EvalConfig override(s) {unknown}; known: '
+                       f'{sorted(known)}')
+    if not isinstance(train, train_lib.TrainConfig):
+      raise ValueError(f'EvalConfig.train must be a lopro.TrainConfig, got '
+                       f'{type(train).__name__}')
     train = dataclasses.replace(
         train, **{k: v for k, v in overrides.items() if k not in own})
     return cls(train=train, **{k: v for k, v in overrides.items()

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 
 def to_jsonable(obj: Any) -> Any:
   """Converts numpy scalars/arrays (and nested containers) to JSON types."""
-  if isinstance(obj, dict):
+  if isinstance(obj, Mapping):
     return {str(k): to_jsonable(v) for k, v in obj.items()}
   if isinstance(obj, (list, tuple)):
     return [to_jsonable(v) for v in obj]

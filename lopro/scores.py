@@ -119,7 +119,8 @@ def score_losses(losses: np.ndarray, score: Score) -> np.ndarray:
     raise ValueError(f'score {score!r} returned shape {values.shape}, '
                      f'expected {losses.shape[:1]}')
   bad = ~np.all(np.isfinite(losses), axis=1) | ~np.isfinite(values)
-  return np.where(bad, np.inf, values).astype(np.float32)
+  with np.errstate(over='ignore'):  # beyond float32's range: +inf, as meant
+    return np.where(bad, np.inf, values).astype(np.float32)
 
 
 def rank_scores(scores: np.ndarray) -> np.ndarray:

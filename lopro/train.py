@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from lopro import model as model_lib
@@ -25,12 +26,26 @@ from lopro.tasks import base as tasks_lib
 _LR_SCHEDULES = ('constant', 'linear', 'cosine')
 
 
+def check_int(config: Any, name: str, low: int, what: str = '',
+              bound: str = '') -> None:
+  """Raises ValueError unless field ``name`` of the (frozen) dataclass
+  ``config`` is an int >= ``low``; a numpy int is stored as a Python int.
+
+  The message reads ``'{what}{name} must be {bound}, got ...'``, ``bound``
+  defaulting to ``'an int >= {low}'``.
+  """
+  value = getattr(config, name)
+  if (isinstance(value, (bool, np.bool_))
+      or not isinstance(value, (int, np.integer)) or value < low):
+    raise ValueError(f'{what}{name} must be {bound or f"an int >= {low}"}, '
+                     f'got {value!r}')
+  object.__setattr__(config, name, int(value))
+
+
 def check_positive(config: Any, names: tuple[str, ...]) -> None:
   """Raises ValueError unless every named field of ``config`` is an int > 0."""
   for name in names:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-      raise ValueError(f'{name} must be a positive int, got {value!r}')
+    check_int(config, name, 1, bound='a positive int')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,8 +87,11 @@ class TrainConfig:
                        f'width={self.width}')
     for name in ('dropout', 'learning_rate', 'weight_decay', 'grad_clip'):
       value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f'{name} must be a number, got {value!r}')
+      if (isinstance(value, (bool, np.bool_))
+          or not isinstance(value, (int, float, np.integer, np.floating))
+          or not np.isfinite(value)):
+        raise ValueError(f'{name} must be a finite number, got {value!r}')
+      object.__setattr__(self, name, float(value))
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f'dropout must be in [0, 1), got {self.dropout!r}')
     if not self.learning_rate > 0:
@@ -82,9 +100,7 @@ class TrainConfig:
     if self.lr_schedule not in _LR_SCHEDULES:
       raise ValueError(f'lr_schedule must be one of {_LR_SCHEDULES}, '
                        f'got {self.lr_schedule!r}')
-    if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
-      raise ValueError(
-          f'warmup_steps must be an int >= 0, got {self.warmup_steps!r}')
+    check_int(self, 'warmup_steps', 0)
     if self.weight_decay < 0 or self.grad_clip < 0:
       raise ValueError('weight_decay and grad_clip must be >= 0, got '
                        f'{self.weight_decay!r}, {self.grad_clip!r}')

@@ -1,4 +1,9 @@
-"""Tests of lopro.mixture: one model trained on a mixture of orders."""
+"""Tests of lopro.estimators.mixture: one model trained on a mixture of orders.
+
+Training programs are the costly compiles (evaluation programs are cheap),
+so the plumbing tests share one (``SMALL`` on relu at L=4) and the learning
+tests one each for the told and the paper-literal model.
+"""
 
 import dataclasses
 import math
@@ -9,19 +14,26 @@ import numpy as np
 import pytest
 
 import lopro
-from lopro import mixture
 from lopro import orders
-from lopro import search
+from lopro import scores
+from lopro.estimators import mixture
 
-# Tiny, but enough steps to learn the identifiable task below.
-TINY = lopro.ProfileConfig(mode='mixture', steps=200, width=32, num_heads=2,
-                           batch_size=32, learning_rate=1e-2, warmup_steps=10,
-                           num_checkpoints=4, num_heldout=64)
-# Shared by the plumbing tests (one compile: relu at L=4).
-SMALL = dataclasses.replace(TINY, steps=20, num_checkpoints=2)
+from conftest import LEARNING_TRAIN
+
+TASK = lopro.get_task('relu', 4)
+SMALL = lopro.Mixture(
+    train=lopro.TrainConfig(steps=20, width=16, num_heads=2, batch_size=8,
+                            warmup_steps=2),
+    num_checkpoints=2, num_heldout=16)
+LEARNING = lopro.Mixture(train=LEARNING_TRAIN, num_checkpoints=4,
+                         num_heldout=64)
 
 
-def _slot_task(length):
+def perms(num, seed=0, length=4):
+  return orders.sample_orders(jax.random.key(seed), num, length)
+
+
+def slot_task(length):
   """y[i] = i: the targets name their own slot, whatever the inputs."""
   return lopro.function_task('slots', lambda x: list(range(length)),
                              input_length=2, length=length,
@@ -29,7 +41,7 @@ def _slot_task(length):
                              pool_size=4)
 
 
-def _distinct_first_slots(num, length, seed=0):
+def distinct_first_slots(num, length, seed=0):
   """``num`` random orders whose first slots differ (so the first emitted
   token identifies the order among them)."""
   rows = orders.sample_orders(jax.random.key(seed), 200, length)
@@ -38,20 +50,83 @@ def _distinct_first_slots(num, length, seed=0):
 
 
 def test_shapes_checkpoints_and_final_score():
-  perms = orders.sample_orders(jax.random.key(0), 5, 4)
-  prof = lopro.profile_orders(perms, 'relu', config=SMALL)
-  dims = chex.Dimensions(O=5, C=2)
-  chex.assert_shape(prof.losses, dims['OC'])
+  p = perms(5)
+  seen = []
+  prof = SMALL.profile(TASK, p, 0, callback=seen.append)
+  chex.assert_shape(prof.losses, (5, 2))
+  assert prof.losses.dtype == np.float32 and prof.scores.dtype == np.float32
   np.testing.assert_array_equal(prof.loss_steps, [10, 20])
+  assert prof.loss_steps.dtype == np.int64
   # 'final' averages the last 10% of the 2 checkpoints: the last one.
   np.testing.assert_allclose(prof.scores, prof.losses[:, -1], rtol=1e-6)
-  assert prof.config.mode == 'mixture' and prof.timings['order_steps'] == 20
+  assert np.all(np.isfinite(prof.losses)) and prof.nonfinite.size == 0
+  # Held-out losses are cross-entropies over relu's 46 target values,
+  # lowered by 20 steps of training.
+  assert np.all(prof.losses > 0)
+  assert np.all(prof.losses[:, -1] < math.log(TASK.target_vocab))
+  timings = prof.timings
+  assert timings['order_steps'] == 20 and timings['model_reused'] is False
+  assert timings['heldout_examples'] == 5 * 2 * 16
+  assert np.isfinite(timings['train_loss_final'])
   assert prof.to_dict()['loss_steps'] == [10, 20]
-  # The mode argument overrides the config's.
-  again = lopro.profile_orders(perms, 'relu', mode='mixture',
-                               config=dataclasses.replace(SMALL,
-                                                          mode='independent'))
-  np.testing.assert_array_equal(again.losses, prof.losses)
+  assert prof.estimator is SMALL
+  assert [s.chunk for s in seen] == [1, 2]
+  assert all(s.num_chunks == 2 and s.orders_done == 5 for s in seen)
+  assert seen[-1].eta_s == 0.0
+
+
+def test_same_seed_same_profile_other_seed_differs():
+  p = perms(5)
+  a, b = SMALL.profile(TASK, p, 0), SMALL.profile(TASK, p, 0)
+  np.testing.assert_array_equal(a.losses, b.losses)
+  c = SMALL.profile(TASK, p, 1)
+  assert not np.allclose(a.losses, c.losses)
+
+
+def test_cost_is_one_model_and_one_program_for_any_number_of_orders():
+  p = perms(40, seed=1)
+  p[39] = p[0]  # the same order, read by another evaluation call
+  SMALL.profile(TASK, p[:3], 0)
+  programs = mixture.training_programs.cache_info().misses
+  evaluations = mixture.evaluation_program.cache_info().misses
+  prof = SMALL.profile(TASK, p, 4)
+  assert mixture.training_programs.cache_info().misses == programs
+  assert mixture.evaluation_program.cache_info().misses == evaluations
+  assert prof.timings['order_steps'] == 20
+  assert p.shape[0] > mixture.eval_group(lopro.Runtime())
+  np.testing.assert_array_equal(prof.losses[39], prof.losses[0])
+  # Distinct orders get distinct losses (L=4 has 24; duplicates agree).
+  assert len(np.unique(prof.scores)) == len(np.unique(p, axis=0))
+
+
+@pytest.mark.parametrize('runtime', [lopro.Runtime(vmap_group=2),
+                                     lopro.Runtime(vmap_group=5)])
+def test_runtime_does_not_change_results(runtime):
+  # The evaluation group (here 2 or 5 orders per call instead of 16, with
+  # the last call padded) lays the forward passes out differently.
+  p = perms(7, seed=2)
+  default = SMALL.profile(TASK, p, 3)
+  other = SMALL.profile(TASK, p, 3, runtime=runtime)
+  np.testing.assert_allclose(other.losses, default.losses, rtol=1e-5)
+  np.testing.assert_array_equal(other.ranking, default.ranking)
+
+
+def test_scores_depend_on_the_batch_so_they_are_not_reusable():
+  p = perms(6, seed=7)
+  first = SMALL.profile(TASK, p[:3], 2)
+  second = SMALL.profile(TASK, p[1:], 2)
+  # Orders 1 and 2 in both batches: another mixture, another model.
+  assert not np.allclose(first.scores[1:], second.scores[:2])
+  assert not SMALL.reusable and not lopro.Mixture().reusable
+
+
+def test_nonfinite_scores_rank_last():
+  p = perms(4, seed=3)
+  nan_second = lambda l: np.where(np.arange(len(l)) == 1, np.nan, l[:, -1])
+  prof = dataclasses.replace(SMALL, score=nan_second).profile(TASK, p, 0)
+  assert np.isposinf(prof.scores[1]) and prof.ranking[-1] == 1
+  np.testing.assert_array_equal(prof.nonfinite, [1])
+  assert np.all(np.isfinite(prof.scores[[0, 2, 3]]))
 
 
 def test_each_example_is_trained_and_read_in_its_own_order():
@@ -64,12 +139,14 @@ def test_each_example_is_trained_and_read_in_its_own_order():
   # example is trained, and every order read, with labels and slots in that
   # example's own order.
   length, k = 5, 4
-  task = _slot_task(length)
-  perms = _distinct_first_slots(k, length)
-  told = lopro.profile_orders(perms, task, config=TINY)
+  task = slot_task(length)
+  p = distinct_first_slots(k, length)
+  told = LEARNING.profile(task, p, 0)
   assert np.all(told.scores < 0.02), told.scores
-  literal = lopro.profile_orders(
-      perms, task, config=dataclasses.replace(TINY, slot_embedding=False))
+  assert told.timings['order_steps'] == LEARNING_TRAIN.steps
+  np.testing.assert_array_equal(told.loss_steps, [50, 100, 150, 200])
+  literal = dataclasses.replace(LEARNING, slot_embedding=False).profile(
+      task, p, 0)
   first_slot_probs = np.exp(-length * literal.scores)
   assert abs(first_slot_probs.sum() - 1) < 0.05, first_slot_probs
   assert np.all(first_slot_probs < 0.6), first_slot_probs
@@ -77,183 +154,107 @@ def test_each_example_is_trained_and_read_in_its_own_order():
                              atol=0.03)
 
 
-def test_cost_is_one_model_and_one_program_for_any_number_of_orders():
-  perms = orders.sample_orders(jax.random.key(1), 40, 4)
-  perms[39] = perms[0]  # the same order, read by another evaluation call
-  lopro.profile_orders(perms[:3], 'relu', config=SMALL)
-  before = len(mixture._COMPILED)
-  prof = lopro.profile_orders(perms, 'relu', config=SMALL, seed=4)
-  assert len(mixture._COMPILED) == before and prof.timings['compile_s'] == 0
-  assert prof.timings['order_steps'] == 20
-  assert perms.shape[0] > mixture.eval_group(SMALL)
-  np.testing.assert_array_equal(prof.losses[39], prof.losses[0])
-  # Distinct orders get distinct losses (L=4 has 24; duplicates agree).
-  assert len(np.unique(prof.scores)) == len(np.unique(perms, axis=0))
-
-
-def test_capacity_is_a_power_of_two_at_least_chunk_size():
-  config = lopro.ProfileConfig(mode='mixture')
-  assert mixture.capacity(1, config) == 256
-  assert mixture.capacity(256, config) == 256
-  assert mixture.capacity(257, config) == 512
-  assert mixture.capacity(5040, config) == 8192
-
-
-def test_nonfinite_scores_rank_last():
-  perms = orders.sample_orders(jax.random.key(3), 4, 4)
-  prof = lopro.profile_orders(
-      perms, 'relu', config=dataclasses.replace(
-          SMALL, score=lambda l: np.where(np.arange(4) == 1, np.nan, l[:, -1])))
-  assert np.isinf(prof.scores[1]) and prof.ranking[-1] == 1
+# ---------------------------------------------------------------------------
+# The pieces.
 
 
 def test_draw_orders_mixes_candidates_and_random_orders():
   length, batch = 8, 4000
-  perms = np.stack([np.arange(length), np.arange(length)[::-1]]).astype(
+  cands = np.stack([np.arange(length), np.arange(length)[::-1]]).astype(
       np.int32)
-  table = np.concatenate([perms, np.zeros((2, length), np.int32)])  # padding
+  table = np.concatenate([cands, np.zeros((2, length), np.int32)])  # padding
   key = jax.random.key(0)
   for fraction, low, high in ((0.0, 0.0, 0.0), (0.25, 0.22, 0.28),
                               (1.0, 1.0, 1.0)):
     rows = np.asarray(mixture.draw_orders(key, table, 2, batch, fraction))
     chex.assert_shape(rows, (batch, length))
+    assert rows.dtype == np.int32
+    # Every row is a permutation (the zero padding is never drawn).
     np.testing.assert_array_equal(np.sort(rows, axis=1),
                                   np.broadcast_to(np.arange(length),
                                                   rows.shape))
-    candidate = np.any(np.all(rows[:, None] == perms[None], axis=2), axis=1)
+    candidate = np.any(np.all(rows[:, None] == cands[None], axis=2), axis=1)
     # A random order of 8 slots is a candidate with probability 2/8!.
     assert low <= 1 - candidate.mean() <= high, (fraction, candidate.mean())
-    if fraction < 1:  # both candidates are drawn (padding never: sorted)
-      reverse = np.all(rows[candidate] == perms[1], axis=1)
+    if fraction < 1:  # both candidates are drawn, about equally
+      reverse = np.all(rows[candidate] == cands[1], axis=1)
       assert 0.45 < reverse.mean() < 0.55, reverse.mean()
   random_rows = np.asarray(mixture.draw_orders(key, table, 2, batch, 1.0))
   assert len(np.unique(random_rows, axis=0)) > 0.9 * batch
+  # Every slot is equally likely in every position of a random order.
+  for position in range(length):
+    counts = np.bincount(random_rows[:, position], minlength=length)
+    assert np.all(np.abs(counts - batch / length) < 100), counts
 
 
-def test_universal_model_scores_do_not_depend_on_the_other_orders():
-  config = dataclasses.replace(SMALL, random_order_fraction=1.0)
-  assert config.universal and not SMALL.universal
-  perms = orders.sample_orders(jax.random.key(7), 30, 4)
-  mixture._UNIVERSAL.clear()
-  first = lopro.profile_orders(perms[:3], 'relu', config=config, seed=2)
-  assert not first.timings['model_reused']
-  second = lopro.profile_orders(perms[1:], 'relu', config=config, seed=2)
-  assert second.timings['model_reused']
-  assert second.timings['order_steps'] == 0
-  np.testing.assert_array_equal(second.scores[:2], first.scores[1:])
-  # The kept model is the one a fresh run trains: clearing gives the same.
-  mixture._UNIVERSAL.clear()
-  fresh = lopro.profile_orders(perms[1:], 'relu', config=config, seed=2)
-  assert not fresh.timings['model_reused']
-  np.testing.assert_array_equal(fresh.scores, second.scores)
-  # Another seed trains another model; the paper's mixture depends on the
-  # orders it is trained with.
-  other = lopro.profile_orders(perms[:3], 'relu', config=config, seed=3)
-  assert not other.timings['model_reused']
-  assert not np.array_equal(other.scores, first.scores)
-  paper = [lopro.profile_orders(p, 'relu', config=SMALL, seed=2).scores
-           for p in (perms[:3], perms[1:])]
-  assert not np.array_equal(paper[0][1:], paper[1][:2])
+def test_checkpoint_steps_and_segments():
+  np.testing.assert_array_equal(mixture.checkpoint_steps(20, 2), [10, 20])
+  np.testing.assert_array_equal(mixture.checkpoint_steps(1000, 4),
+                                [250, 500, 750, 1000])
+  np.testing.assert_array_equal(mixture.checkpoint_steps(10, 3), [3, 7, 10])
+  np.testing.assert_array_equal(mixture.checkpoint_steps(5, 1), [5])
+  assert mixture.segments(10, 3) == ((0, 3), (3, 4), (7, 3))
+  assert mixture.segments(20, 2) == ((0, 10), (10, 10))
+  for steps, c in ((7, 7), (100, 3), (13, 5)):
+    parts = mixture.segments(steps, c)
+    assert sum(n for _, n in parts) == steps and len(parts) == c
+    assert all(n >= 1 for _, n in parts)
 
 
-def test_universal_search_trains_once_and_reuses_scores():
-  config = dataclasses.replace(SMALL, random_order_fraction=1.0)
-  mixture._UNIVERSAL.clear()
-  result = lopro.search_order('relu', length=4, seed=0, profile_config=config)
-  assert sorted(result.order.tolist()) == [0, 1, 2, 3]
-  assert len(mixture._UNIVERSAL) == 1
-  assert sum(r.num_reused for r in result.history) > 0
+def test_capacity_and_eval_group():
+  assert mixture.capacity(1, 256) == 256
+  assert mixture.capacity(256, 256) == 256
+  assert mixture.capacity(257, 256) == 512
+  assert mixture.capacity(5040, 256) == 8192
+  assert mixture.capacity(5, 4) == 8
+  assert mixture.eval_group(lopro.Runtime(vmap_group=3)) == 3
+  assert mixture.eval_group(lopro.Runtime(vmap_group=3), 2) == 6
+  if jax.default_backend() == 'cpu':
+    assert mixture.eval_group(lopro.Runtime()) == mixture.CPU_EVAL_GROUP
+  else:
+    assert mixture.eval_group(lopro.Runtime(chunk_size=8), 2) == 8
+
+
+def test_heldout_examples_are_fixed_by_the_seed():
+  x, y = mixture.heldout_examples(TASK, 16, 0)
+  assert x.shape == (16, 4) and y.shape == (16, 4) and x.dtype == np.int32
+  np.testing.assert_array_equal(y, TASK.targets_from_inputs(x))
+  again, _ = mixture.heldout_examples(TASK, 16, 0)
+  np.testing.assert_array_equal(x, again)
+  assert not np.array_equal(x, mixture.heldout_examples(TASK, 16, 1)[0])
+
+
+# ---------------------------------------------------------------------------
+# The estimator's fields.
+
+
+def test_defaults_hashable_and_equal_by_value():
+  default = lopro.Mixture()
+  assert (default.train.steps, default.train.batch_size) == (1000, 128)
+  assert default.slot_embedding and default.num_checkpoints == 4
+  assert default.num_heldout == 256 and default.random_order_fraction == 0.0
+  assert default.score == scores.final()
+  twin = lopro.Mixture(train=SMALL.train, num_checkpoints=2, num_heldout=16)
+  assert twin == SMALL and hash(twin) == hash(SMALL)
+  assert dataclasses.replace(SMALL, random_order_fraction=0.5) != SMALL
 
 
 @pytest.mark.parametrize('field, value, match', [
-    ('random_order_fraction', 1.5,
-     r'random_order_fraction must be a number in \[0, 1\], got 1.5'),
-    ('random_order_fraction', True,
-     r'random_order_fraction must be a number in \[0, 1\], got True'),
-    ('num_checkpoints', 0, 'num_checkpoints must be an int >= 1, got 0'),
-    ('num_checkpoints', 500, 'num_checkpoints=500 exceeds steps=200'),
-    ('num_heldout', 0, 'num_heldout must be an int >= 1, got 0'),
-    ('slot_embedding', 1, 'slot_embedding must be a bool, got 1'),
-    ('schedule', 'halving', "halving' works in mode='independent' only"),
+    ('random_order_fraction', 1.0,
+     r'random_order_fraction must be a number in \[0, 1\) \(1 is '
+     r'lopro.Universal\(\)\), got 1.0'),
+    ('random_order_fraction', 1.5, r'in \[0, 1\).*got 1.5'),
+    ('random_order_fraction', -0.1, r'in \[0, 1\).*got -0.1'),
+    ('random_order_fraction', True, r'in \[0, 1\).*got True'),
+    ('random_order_fraction', '0.5', r"in \[0, 1\).*got '0.5'"),
+    ('num_checkpoints', 0, 'Mixture.num_checkpoints must be an int >= 1, '
+     'got 0'),
+    ('num_checkpoints', 21, 'Mixture.num_checkpoints=21 exceeds '
+     'train.steps=20'),
+    ('num_heldout', 0, 'Mixture.num_heldout must be an int >= 1, got 0'),
+    ('slot_embedding', 1, 'Mixture.slot_embedding must be a bool, got 1'),
+    ('score', None, 'Mixture.score must be a callable'),
 ])
-def test_bad_config(field, value, match):
+def test_bad_fields(field, value, match):
   with pytest.raises(ValueError, match=match):
-    dataclasses.replace(TINY, **{field: value})
-  with pytest.raises(ValueError, match="random_order_fraction applies to "
-                     "mode='mixture' only, got mode='independent'"):
-    lopro.ProfileConfig(random_order_fraction=0.5)
-
-
-@pytest.mark.parametrize('method', ['hierarchical', 'random', 'evolution',
-                                    'exhaustive'])
-def test_every_search_method_runs_in_mixture_mode(method):
-  result = lopro.search_order(
-      'relu', length=4, method=method, seed=0, profile_config=SMALL,
-      config=search.SearchConfig(budget=30 if method != 'hierarchical'
-                                 else None))
-  assert sorted(result.order.tolist()) == [0, 1, 2, 3]
-  # A mixture score depends on the orders trained with it: none is reused.
-  assert all(r.num_reused == 0 for r in result.history)
-  assert result.num_profiled == sum(len(r.candidates)
-                                    for r in result.history)
-
-
-def test_hybrid_search_profiles_small_runs_independently_and_reuses_them():
-  small = lopro.ProfileConfig(steps=8, width=16, batch_size=8, warmup_steps=2)
-  result = lopro.search_order(
-      'relu', length=4, seed=0, profile_config=SMALL,
-      small_profile_config=small, small_below=10)
-  assert sorted(result.order.tolist()) == [0, 1, 2, 3]
-  big = [r for r in result.history if len(r.candidates) >= 10]
-  few = [r for r in result.history if len(r.candidates) < 10]
-  assert big and few
-  # Mixture runs are never reused; independent runs reuse known scores.
-  assert all(r.num_reused == 0 for r in big)
-  assert sum(r.num_reused for r in few) > 0
-  with pytest.raises(ValueError, match='small_below must be an int >= 0'):
-    lopro.search_order('relu', length=4, small_below=-1)
-
-
-def test_hybrid_with_universal_mixture_keeps_the_two_profilers_apart():
-  # Both profilers' scores are reusable, but never across profilers: every
-  # small run's scores are the independent profiler's, every large run's
-  # the universal model's (each order's score depends on neither the
-  # other orders nor the run, with common random numbers).
-  small = lopro.ProfileConfig(steps=8, width=16, batch_size=8, warmup_steps=2)
-  universal = dataclasses.replace(SMALL, random_order_fraction=1.0)
-  result = lopro.search_order(
-      'relu', length=4, seed=0, profile_config=universal,
-      small_profile_config=small, small_below=10)
-  big = [r for r in result.history if len(r.candidates) >= 10]
-  few = [r for r in result.history if len(r.candidates) < 10]
-  assert big and few
-  for runs, config in ((big, universal), (few, small)):
-    perms = np.concatenate([r.candidates for r in runs])
-    scores = np.concatenate([r.scores for r in runs])
-    np.testing.assert_allclose(
-        scores, lopro.profile_orders(perms, 'relu', config=config,
-                                     seed=0).scores, rtol=1e-6)
-  # Orders scored in both kinds of run were profiled by both.
-  assert sum(r.num_reused for r in result.history) > 0
-
-
-def test_refine_rounds_score_one_model_per_order_averaged_over_seeds():
-  small = lopro.ProfileConfig(steps=8, width=16, batch_size=8, warmup_steps=2)
-  universal = dataclasses.replace(SMALL, random_order_fraction=1.0)
-  result = lopro.search_order(
-      'relu', length=4, seed=5, profile_config=universal,
-      config=search.SearchConfig(refine_rounds=2),
-      refine_profile_config=small, refine_seeds=2)
-  refine = [r for r in result.history if r.name.startswith('refine')]
-  assert refine
-  perms = np.concatenate([r.candidates for r in refine])
-  expected = np.mean([lopro.profile_orders(perms, 'relu', config=small,
-                                           seed=s).scores for s in (5, 6)],
-                     axis=0)
-  np.testing.assert_allclose(np.concatenate([r.scores for r in refine]),
-                             expected, rtol=1e-6)
-  assert result.score == refine[-1].best_score
-  with pytest.raises(ValueError, match='refine_seeds must be an int >= 1'):
-    lopro.search_order('relu', length=4, refine_seeds=0)
-  with pytest.raises(ValueError, match='must not be a population-dependent'):
-    lopro.search_order('relu', length=4, refine_profile_config=SMALL)
+    dataclasses.replace(SMALL, **{field: value})

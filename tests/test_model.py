@@ -1,4 +1,5 @@
-"""Tests for lopro.model: shapes, causality and dropout of the transformer."""
+"""Tests of lopro.model: shapes, causality, dropout and slot embeddings of
+the transformer."""
 
 import chex
 import jax
@@ -137,3 +138,82 @@ def test_num_outputs_beyond_sequence_rejected():
   tokens = jnp.zeros((1, 4), jnp.int32)
   with pytest.raises(ValueError, match='num_outputs must be in 1..4'):
     module.init(jax.random.key(0), tokens, 5)
+
+
+# ---------------------------------------------------------------------------
+# Slot embeddings (mixture and universal models).
+
+# 4 inputs, then SEP and 3 target tokens: the last 4 positions are outputs,
+# output k reading the token at position SLOT_N - NUM_OUT + k.
+SLOT_N = 8
+NUM_OUT = 4
+
+
+@pytest.fixture(scope='module')
+def slot_model():
+  init, apply = jitted(make_model(slot_vocab=NUM_OUT))
+  slots = jnp.tile(jnp.arange(NUM_OUT), (B, 1))
+  params = init(jax.random.key(0), random_tokens(0, n=SLOT_N), NUM_OUT,
+                slots=slots)
+  return apply, params
+
+
+def random_slots(seed):
+  keys = jax.random.split(jax.random.key(seed), B)
+  return jax.vmap(lambda k: jax.random.permutation(k, NUM_OUT))(keys)
+
+
+def test_slot_embedding_parameters(slot_model):
+  _, params = slot_model
+  params = params['params']
+  chex.assert_shape(params['next_slot_embed']['embedding'], (NUM_OUT, 16))
+  chex.assert_shape(params['token_slot_embed']['embedding'], (NUM_OUT, 16))
+
+
+@pytest.mark.parametrize('k', [0, 2, NUM_OUT - 1])
+def test_output_k_sees_the_slots_up_to_k_only(slot_model, k):
+  # Output k is told the slot it emits (slots[k]) and the slots of the
+  # tokens before it; never a later one.
+  apply, params = slot_model
+  tokens = random_tokens(9, n=SLOT_N)
+  slots = random_slots(1)
+  other = random_slots(2)
+  changed = slots.at[:, k].set(other[:, k])
+  assert np.any(np.asarray(changed[:, k] != slots[:, k]))
+  before = apply(params, tokens, NUM_OUT, slots=slots)
+  after = apply(params, tokens, NUM_OUT, slots=changed)
+  chex.assert_shape(before, (B, NUM_OUT, OUTPUTS))
+  chex.assert_trees_all_close(after[:, :k], before[:, :k], atol=1e-6)
+  rows = np.asarray(changed[:, k] != slots[:, k])
+  assert np.all(np.max(np.abs(after[rows, k] - before[rows, k]), axis=-1)
+                > 1e-4)
+  # Rows whose slot did not change are untouched.
+  chex.assert_trees_all_close(after[~rows], before[~rows], atol=1e-6)
+
+
+def test_slot_embeddings_are_causal_in_the_tokens_too(slot_model):
+  apply, params = slot_model
+  tokens = random_tokens(10, n=SLOT_N)
+  slots = random_slots(3)
+  position = SLOT_N - NUM_OUT + 2  # the token output 2 reads
+  changed = tokens.at[:, position].set((tokens[:, position] + 1) % VOCAB)
+  before = apply(params, tokens, NUM_OUT, slots=slots)
+  after = apply(params, changed, NUM_OUT, slots=slots)
+  chex.assert_trees_all_close(after[:, :2], before[:, :2], atol=1e-6)
+  assert np.max(np.abs(after[:, 2] - before[:, 2])) > 1e-4
+
+
+def test_slots_are_required_exactly_with_slot_embeddings(slot_model,
+                                                         model_and_params):
+  apply, params = slot_model
+  tokens = random_tokens(11, n=SLOT_N)
+  with pytest.raises(ValueError, match=r'slot embeddings need slots \[B, 4\], '
+                     'got None'):
+    apply(params, tokens, NUM_OUT)
+  with pytest.raises(ValueError, match=r'slot embeddings need slots \[B, 4\], '
+                     r'got \(3, 3\)'):
+    apply(params, tokens, NUM_OUT, slots=random_slots(1)[:, :3])
+  plain_apply, plain_params = model_and_params
+  with pytest.raises(ValueError, match='slots given to a model without slot '
+                     'embeddings'):
+    plain_apply(plain_params, random_tokens(1), N, slots=random_slots(1))

@@ -1,4 +1,5 @@
-"""Tests for lopro.orders: validation, permutation algebra, blocks, sampling."""
+"""Tests of lopro.orders: validation, permutation algebra, blocks, sampling,
+enumeration, strings and the Kendall distance."""
 
 import collections
 import itertools
@@ -349,13 +350,40 @@ def test_kendall_distance():
     orders.kendall_distance([0, 1, 2], [0, 1, 2, 3])
 
 
-def test_kendall_distance_matches_pair_count():
-  rng = np.random.default_rng(7)
+def _pair_count(a, b):
+  pos_a, pos_b = orders.invert_order(a), orders.invert_order(b)
+  return sum((pos_a[i] < pos_a[j]) != (pos_b[i] < pos_b[j])
+             for i, j in itertools.combinations(range(len(a)), 2))
+
+
+@pytest.mark.parametrize('length', [2, 3, 6, 13, 40])
+def test_kendall_distance_matches_pair_count(length):
+  # scipy's tau is a float: the distance must still be the exact count, up
+  # to lengths with hundreds of pairs.
+  rng = np.random.default_rng(length)
   for _ in range(10):
-    a, b = rng.permutation(6), rng.permutation(6)
-    pos_a, pos_b = orders.invert_order(a), orders.invert_order(b)
-    expected = sum(
-        (pos_a[i] < pos_a[j]) != (pos_b[i] < pos_b[j])
-        for i, j in itertools.combinations(range(6), 2))
+    a, b = rng.permutation(length), rng.permutation(length)
+    expected = _pair_count(a, b)
     assert orders.kendall_distance(a, b) == expected
     assert orders.kendall_distance(b, a) == expected
+    assert isinstance(orders.kendall_distance(a, b), int)
+
+
+def test_kendall_distance_is_a_metric_on_small_orders():
+  rows = orders.all_orders(4)
+  d = np.array([[orders.kendall_distance(a, b) for b in rows] for a in rows])
+  np.testing.assert_array_equal(d, d.T)
+  assert np.all(np.diag(d) == 0) and np.all(d[~np.eye(24, dtype=bool)] > 0)
+  assert d.max() == 6
+  # Triangle inequality d(a, c) <= d(a, b) + d(b, c) on all triples [a, b, c].
+  assert np.all(d[:, None, :] <= d[:, :, None] + d[None, :, :])
+  # The number of orders at each distance from the identity: the Mahonian
+  # numbers 1, 3, 5, 6, 5, 3, 1.
+  np.testing.assert_array_equal(np.bincount(d[0]), [1, 3, 5, 6, 5, 3, 1])
+
+
+def test_kendall_distance_rejects_non_permutations():
+  with pytest.raises(ValueError, match='duplicated'):
+    orders.kendall_distance([0, 1, 1], [0, 1, 2])
+  with pytest.raises(ValueError, match='integer dtype'):
+    orders.kendall_distance([0.0, 1.0], [0, 1])

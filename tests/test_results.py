@@ -1,5 +1,6 @@
-"""Tests for lopro.results: JSON conversion and atomic writes."""
+"""Tests of lopro.results: JSON conversion, atomic writes, histories, plots."""
 
+import dataclasses
 import json
 import math
 import os
@@ -7,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+import lopro
 from lopro import results
 
 
@@ -174,3 +176,84 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
     assert (path.stat().st_mode & 0o777) == 0o644
   finally:
     os.umask(umask)
+
+
+# ---------------------------------------------------------------------------
+# Search histories as npz.
+
+
+def make_history():
+  rng = np.random.default_rng(0)
+  first = rng.permuted(np.tile(np.arange(5), (4, 1)), axis=1)
+  second = rng.permuted(np.tile(np.arange(5), (2, 1)), axis=1)
+  return [
+      lopro.StageRecord(
+          name='global k=1', candidates=first,
+          scores=np.array([0.5, np.inf, 0.25, 1.0]), kept=first[[2, 0]],
+          best_score=0.25, seconds=1.5, num_nonfinite=1, num_reused=0,
+          estimator='Independent', estimator_index=0),
+      lopro.StageRecord(
+          name='insertion r=1', candidates=second,
+          scores=np.array([0.125, 0.75]), kept=second[:1], best_score=0.125,
+          seconds=0.0, num_nonfinite=0, num_reused=2, estimator='Mixture',
+          estimator_index=1),
+  ]
+
+
+def test_history_round_trips_through_npz(tmp_path):
+  history = make_history()
+  path = tmp_path / 'sub' / 'history.npz'
+  results.save_history(str(path), history)
+  assert temp_files(path.parent) == []
+  runs = results.load_history(str(path))
+  assert len(runs) == 2
+  for run, record in zip(runs, history):
+    expected = dataclasses.asdict(record)
+    assert set(run) == set(expected)
+    for name in ('candidates', 'scores', 'kept'):
+      np.testing.assert_array_equal(run[name], expected[name])
+    assert run['candidates'].dtype == np.int64
+    assert run['kept'].dtype == np.int64
+    assert run['scores'].dtype == np.float64
+    for name in ('name', 'best_score', 'seconds', 'num_nonfinite',
+                 'num_reused', 'estimator', 'estimator_index'):
+      assert run[name] == expected[name], name
+      assert type(run[name]) is type(expected[name]), name
+    # A loaded run makes the StageRecord back.
+    back = lopro.StageRecord.from_dict(run)
+    assert back.to_dict() == record.to_dict()
+  assert np.isposinf(runs[0]['scores'][1])
+
+
+def test_history_is_compact_and_refuses_an_empty_history(tmp_path):
+  length, per_run = 13, 1000
+  rng = np.random.default_rng(1)
+  history = []
+  for i in range(30):
+    perms = rng.permuted(np.tile(np.arange(length), (per_run, 1)), axis=1)
+    history.append(lopro.StageRecord(
+        name=f'run {i}', candidates=perms, scores=rng.random(per_run),
+        kept=perms[:3], best_score=0.0, seconds=1.0))
+  path = tmp_path / 'history.npz'
+  results.save_history(str(path), history)
+  # 30,000 orders of 13 slots: int16 candidates, well under a megabyte.
+  assert path.stat().st_size < 600_000
+  with np.load(path) as data:
+    assert data['candidates'].dtype == np.int16
+  runs = results.load_history(str(path))
+  np.testing.assert_array_equal(runs[17]['candidates'],
+                                history[17].candidates)
+  with pytest.raises(ValueError, match='history is empty'):
+    results.save_history(str(tmp_path / 'empty.npz'), [])
+  assert not (tmp_path / 'empty.npz').exists()
+
+
+def test_plot_search_writes_png(tmp_path):
+  path = tmp_path / 'search.png'
+  results.plot_search(['global k=1', 'global k=2'], [1.0, 0.5],
+                      np.array([2, 0, 1]), np.array([0, 1, 2]), str(path),
+                      title='relu')
+  assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+  results.plot_search(['a'], [np.inf], np.array([1, 0]), None,
+                      str(tmp_path / 'no_friendly.png'))
+  assert sorted(os.listdir(tmp_path)) == ['no_friendly.png', 'search.png']

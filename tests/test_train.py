@@ -1,13 +1,17 @@
-"""Tests for lopro.train: encoding, optimiser schedule, config and training."""
+"""Tests of lopro.train: encoding, the learning-rate schedule, the optimiser,
+TrainConfig and training runs."""
 
+import dataclasses
 import math
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
+import lopro
 from lopro import orders
 from lopro import tasks
 from lopro import train
@@ -65,6 +69,36 @@ def test_encode_matches_definition_on_samples(relu):
     assert np.all((labels >= 0) & (labels < v))
 
 
+def test_encode_with_one_order_per_example(relu):
+  # Mixture mode: order int[B, L], each example encoded in its own order.
+  inputs, targets = relu.sample(jax.random.key(1), 6)
+  per_example = np.stack([np.random.default_rng(i).permutation(L)
+                          for i in range(6)])
+  tokens, labels = train.encode(relu, inputs, targets,
+                                jnp.asarray(per_example))
+  chex.assert_shape(tokens, (6, relu.input_length + L))
+  for i, order in enumerate(per_example):
+    one_tokens, one_labels = train.encode(relu, inputs[i:i + 1],
+                                          targets[i:i + 1], jnp.asarray(order))
+    np.testing.assert_array_equal(tokens[i], one_tokens[0])
+    np.testing.assert_array_equal(labels[i], one_labels[0])
+
+
+def test_make_model_is_sized_for_the_task(relu):
+  model = train.make_model(relu, train.TrainConfig(width=16, num_layers=3,
+                                                   mlp_ratio=2))
+  assert model.vocab_size == relu.input_vocab + 1 + relu.target_vocab == 66
+  assert model.output_size == relu.target_vocab == 46
+  assert model.max_len == relu.input_length + L
+  assert (model.width, model.num_layers, model.mlp_ratio) == (16, 3, 2)
+  assert model.slot_vocab == 0
+  assert train.make_model(relu, train.TrainConfig(),
+                          slot_embedding=True).slot_vocab == L
+  prod = lopro.get_task('prod', 6)  # inputs and targets 0..9
+  model = train.make_model(prod, train.TrainConfig())
+  assert (model.vocab_size, model.output_size, model.max_len) == (21, 10, 12)
+
+
 # ---------------------------------------------------------------------------
 # make_optimizer: probe the learning rate through AdamW's update size.
 
@@ -118,6 +152,55 @@ def test_schedule_cosine_and_no_warmup():
   assert rates[0] == pytest.approx(2e-3, rel=1e-5)
 
 
+def schedule_01(config):
+  """lopro 0.1's learning-rate schedule, verbatim, as the reference."""
+  decay_steps = max(config.steps - config.warmup_steps, 1)
+  peak = config.learning_rate
+  if config.lr_schedule == 'constant':
+    after = optax.constant_schedule(peak)
+  elif config.lr_schedule == 'linear':
+    after = optax.linear_schedule(peak, 0.0, decay_steps)
+  else:
+    after = optax.cosine_decay_schedule(peak, decay_steps)
+  return optax.join_schedules(
+      [optax.linear_schedule(0.0, peak, config.warmup_steps), after],
+      [config.warmup_steps]) if config.warmup_steps else after
+
+
+@pytest.mark.parametrize('lr_schedule', ['constant', 'linear', 'cosine'])
+@pytest.mark.parametrize('steps, warmup', [(20, 5), (20, 0), (20, 1),
+                                           (20, 19), (20, 20), (7, 12),
+                                           (1, 0), (1, 3)])
+def test_schedule_equals_the_01_schedule(lr_schedule, steps, warmup):
+  config = train.TrainConfig(steps=steps, warmup_steps=warmup,
+                             learning_rate=3e-3, lr_schedule=lr_schedule)
+  t = np.arange(steps + max(warmup, 1) + 5)
+  new = np.asarray(jax.vmap(train.make_schedule(config))(t))
+  old = np.asarray(jax.vmap(schedule_01(config))(t))
+  np.testing.assert_allclose(new, old, rtol=1e-6, atol=1e-12)
+  # Warmup rises linearly from 0 to the peak; the peak is reached.
+  assert new[0] == (0.0 if warmup else pytest.approx(3e-3))
+  np.testing.assert_allclose(new[:warmup + 1], 3e-3 * t[:warmup + 1] / warmup
+                             if warmup else [3e-3], rtol=1e-5)
+  if lr_schedule != 'constant':  # decayed to 0 at the horizon, and stays
+    end = max(steps, warmup + 1)
+    np.testing.assert_allclose(new[end:], 0.0, atol=1e-12)
+
+
+def test_schedule_hand_values():
+  cosine = train.make_schedule(train.TrainConfig(
+      steps=12, warmup_steps=4, learning_rate=1.0, lr_schedule='cosine'))
+  # Up to 1 at step 4, then a half cosine over the remaining 8 steps.
+  expected = [0, 0.25, 0.5, 0.75, 1.0] + [
+      0.5 * (1 + math.cos(math.pi * k / 8)) for k in range(1, 9)] + [0.0]
+  np.testing.assert_allclose([float(cosine(i)) for i in range(14)], expected,
+                             atol=1e-6)
+  linear = train.make_schedule(train.TrainConfig(
+      steps=6, warmup_steps=2, learning_rate=2.0, lr_schedule='linear'))
+  np.testing.assert_allclose([float(linear(i)) for i in range(8)],
+                             [0, 1, 2, 1.5, 1, 0.5, 0, 0], atol=1e-6)
+
+
 def test_optimizer_clips_gradients():
   config = train.TrainConfig(steps=10, warmup_steps=0, learning_rate=1.0,
                              grad_clip=1.0)
@@ -148,8 +231,13 @@ def test_optimizer_clips_gradients():
     (dict(dropout=-0.1), r'got -0\.1'),
     (dict(lr_schedule='exp'), r"lr_schedule must be one of .*got 'exp'"),
     (dict(learning_rate=0), r'learning_rate must be positive, got 0'),
-    (dict(learning_rate=float('nan')), r'learning_rate must be positive, '
-     r'got nan'),
+    (dict(learning_rate=float('nan')), r'learning_rate must be a finite '
+     r'number, got nan'),
+    (dict(weight_decay=float('nan')), r'weight_decay must be a finite '
+     r'number, got nan'),
+    (dict(grad_clip=float('inf')), r'grad_clip must be a finite number, '
+     r'got inf'),
+    (dict(warmup_steps=True), r'warmup_steps must be an int >= 0, got True'),
     (dict(warmup_steps=-1), r'warmup_steps must be an int >= 0, got -1'),
     (dict(weight_decay=-1.0), r'got -1\.0'),
 ])
@@ -164,6 +252,41 @@ def test_train_config_is_frozen_and_accepts_good_values():
   assert config.width == 16
   with pytest.raises(AttributeError):
     config.width = 32  # type: ignore[misc]
+
+
+def test_train_config_is_hashable_and_equal_by_value():
+  # Configs key the compiled-program caches: equal settings, one entry.
+  a = train.TrainConfig(steps=8, width=16)
+  b = train.TrainConfig(steps=8, width=16)
+  assert a == b and hash(a) == hash(b) and a is not b
+  assert a != dataclasses.replace(a, learning_rate=1e-2)
+  assert len({a, b, train.TrainConfig()}) == 2
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(num_heads=0), r'num_heads must be a positive int, got 0'),
+    (dict(mlp_ratio=0), r'mlp_ratio must be a positive int, got 0'),
+    (dict(grad_clip=-1.0), r'grad_clip must be >= 0, got 0\.0, -1\.0'),
+    (dict(dropout='0'), "dropout must be a finite number, got '0'"),
+    (dict(weight_decay=None), 'weight_decay must be a finite number, got '
+     'None'),
+    (dict(warmup_steps=2.0), r'warmup_steps must be an int >= 0, got 2\.0'),
+])
+def test_train_config_rejects_more(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    train.TrainConfig(**kwargs)
+
+
+def test_optimizer_without_clipping():
+  config = train.TrainConfig(steps=10, warmup_steps=0, learning_rate=1.0,
+                             grad_clip=0.0)
+  optimizer = train.make_optimizer(config)
+  params = {'a': jnp.zeros(3)}
+  _, state = optimizer.update({'a': jnp.array([30.0, 40.0, 0.0])},
+                              optimizer.init(params), params)
+  mu = [s for s in jax.tree.leaves(state, is_leaf=lambda x: hasattr(x, 'mu'))
+        if hasattr(s, 'mu')][0].mu['a']
+  np.testing.assert_allclose(mu, [3.0, 4.0, 0.0], rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -260,6 +383,16 @@ def test_train_fns_apply_gives_logits_in_generation_order(learn_fns, relu):
   assert np.max(np.abs(other[:, 1:] - logits[:, 1:])) > 1e-5
 
 
+def test_numpy_numbers_are_taken_as_python_numbers():
+  config = train.TrainConfig(steps=np.int64(30), learning_rate=np.float32(
+      0.5), warmup_steps=np.int32(2))
+  assert config == train.TrainConfig(steps=30, learning_rate=0.5,
+                                     warmup_steps=2)
+  assert type(config.steps) is int and type(config.learning_rate) is float
+
+
 def test_non_numeric_hyperparameters_rejected():
-  with pytest.raises(ValueError, match="learning_rate must be a number, got '0.1'"):
+  with pytest.raises(ValueError,
+                     match="learning_rate must be a finite number, got "
+                     "'0.1'"):
     train.TrainConfig(learning_rate='0.1')

@@ -96,7 +96,8 @@ class Profile:
       checkpoint); see ``loss_steps``.
     scores: float32[O], lower is friendlier; +inf for NaN/inf losses.
     ranking: int64[O], indices into ``perms``, best first.
-    nonfinite: int64[N], orders whose losses were not finite.
+    nonfinite: int64[N], orders whose losses (or score) were not finite;
+      they score +inf.
     task: the task's name.
     estimator: the estimator that made it.
     seed: the seed used.
@@ -127,6 +128,9 @@ class Profile:
   def rank_of(self, order) -> int:
     """0-based rank of ``order`` (which must be among ``perms``)."""
     order = np.asarray(order)
+    if order.shape != self.perms.shape[1:]:
+      raise ValueError(f'order {order.tolist()} was not profiled: the '
+                       f'profiled orders have length {self.perms.shape[1]}')
     hits = np.flatnonzero(np.all(self.perms == order, axis=1))
     if hits.size == 0:
       raise ValueError(f'order {order.tolist()} was not profiled')
@@ -199,10 +203,10 @@ def check_score(name: str, score: Any) -> None:
                      f'(e.g. lopro.scores.final()), got {score!r}')
 
 
-def check_int(name: str, value: Any, low: int) -> None:
-  """Raises unless ``value`` is an int >= ``low``; the message quotes it."""
-  if isinstance(value, bool) or not isinstance(value, int) or value < low:
-    raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
+def check_int(owner: Any, name: str, low: int) -> None:
+  """Raises unless field ``name`` of the frozen dataclass ``owner`` is an int
+  >= ``low`` (the message quotes it); a numpy int is stored as an int."""
+  train_lib.check_int(owner, name, low, what=f'{type(owner).__name__}.')
 
 
 def build(builder: Callable[..., Any], *args: Any) -> tuple[Any, float]:

@@ -88,8 +88,8 @@ class Halving:
   def __post_init__(self):
     base.check_train('Halving', self.train)
     base.check_score('Halving', self.score)
-    base.check_int('Halving.eta', self.eta, 2)
-    base.check_int('Halving.rungs', self.rungs, 1)
+    base.check_int(self, 'eta', 2)
+    base.check_int(self, 'rungs', 1)
     if not isinstance(self.common_random_numbers, bool):
       raise ValueError('Halving.common_random_numbers must be a bool, got '
                        f'{self.common_random_numbers!r}')

@@ -70,7 +70,7 @@ class Independent:
     if not isinstance(self.common_random_numbers, bool):
       raise ValueError('Independent.common_random_numbers must be a bool, got '
                        f'{self.common_random_numbers!r}')
-    base.check_int('Independent.num_seeds', self.num_seeds, 1)
+    base.check_int(self, 'num_seeds', 1)
 
   @property
   def reusable(self) -> bool:

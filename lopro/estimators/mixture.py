@@ -130,8 +130,8 @@ def check_mixture_fields(name: str, estimator: Any) -> None:
   """Checks train, score, num_checkpoints and num_heldout."""
   base.check_train(name, estimator.train)
   base.check_score(name, estimator.score)
-  base.check_int(f'{name}.num_checkpoints', estimator.num_checkpoints, 1)
-  base.check_int(f'{name}.num_heldout', estimator.num_heldout, 1)
+  base.check_int(estimator, 'num_checkpoints', 1)
+  base.check_int(estimator, 'num_heldout', 1)
   if estimator.num_checkpoints > estimator.train.steps:
     raise ValueError(f'{name}.num_checkpoints={estimator.num_checkpoints} '
                      f'exceeds train.steps={estimator.train.steps}')
@@ -358,7 +358,8 @@ def profile_mixture(estimator: Any, task: tasks_lib.Task, perms: np.ndarray,
                     callback: base.ProgressFn | None,
                     runtime: base.Runtime | None,
                     checkpoints: Iterable[tuple[int, Any, float]] | None = None,
-                    model_reused: bool = False) -> base.Profile:
+                    model_reused: bool = False, start: float | None = None,
+                    train_s: float = 0.0) -> base.Profile:
   """Trains (or takes) the one model and reads every order's held-out loss.
 
   Args:
@@ -371,8 +372,11 @@ def profile_mixture(estimator: Any, task: tasks_lib.Task, perms: np.ndarray,
       instead of training on ``perms`` (a Universal's model).
     model_reused: whether ``checkpoints`` came from memory (no training
       was spent on this profile).
+    start: when the caller's profile began (``time.perf_counter()``), so
+      that ``total_s`` includes work done before this call.
+    train_s: seconds the caller spent training ``checkpoints`` now.
   """
-  start = time.perf_counter()
+  start = time.perf_counter() if start is None else start
   runtime = base.Runtime() if runtime is None else runtime
   mesh = runtime.resolved_mesh()
   num_orders = perms.shape[0]
@@ -426,7 +430,7 @@ def profile_mixture(estimator: Any, task: tasks_lib.Task, perms: np.ndarray,
       estimator, task, perms, losses, seed, start, run_s,
       dict(compile_s=compile_s, order_steps=order_steps,
            order_steps_per_s=order_steps / max(run_s, 1e-9),
-           model_reused=reused,
+           model_reused=reused, train_s=train_s,
            heldout_examples=int(num_orders * steps.size
                                 * estimator.num_heldout),
            train_loss_final=train_loss, devices=mesh.size),

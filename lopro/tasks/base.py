@@ -40,6 +40,23 @@ def frozen_array(order) -> np.ndarray:
   return array
 
 
+class ReadOnlyDict(dict):
+  """A dict that refuses changes: a shared task's mappings stay as built.
+
+  Still a dict, so ``json.dumps`` and ``dict(...)`` take it.
+  """
+
+  def _refuse(self, *args, **kwargs):
+    raise TypeError('a task\'s mappings are read-only; build a new task')
+
+  __setitem__ = __delitem__ = _refuse
+  clear = pop = popitem = setdefault = update = _refuse
+  __ior__ = _refuse
+
+  def __reduce__(self):  # copy and pickle without __setitem__
+    return type(self), (dict(self),)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Task:
   """A sequence task with a fixed-length target.
@@ -61,9 +78,10 @@ class Task:
     sample_fn: pure, jit- and vmap-able ``(key, n) -> (int32[n, Lx],
       int32[n, L])``, targets in stored order; ``n`` is a Python int.
     friendly_order: int[L] known to be easy, or None.
-    reference_orders: name -> int[L]; always has 'forward' and 'reverse',
-      and 'friendly' when ``friendly_order`` is set.
-    params: the JSON-serialisable arguments the task was built from.
+    reference_orders: name -> int[L] (read-only); always has 'forward' and
+      'reverse', and 'friendly' when ``friendly_order`` is set.
+    params: the JSON-serialisable arguments the task was built from
+      (read-only).
   """
   name: str
   length: int
@@ -108,8 +126,9 @@ class Task:
                        'differs from friendly_order')
     for key, order in given.items():
       refs[key] = check_order(order, length, f'reference_orders[{key!r}]')
-    set_('reference_orders',
-         {key: frozen_array(order) for key, order in refs.items()})
+    set_('reference_orders', ReadOnlyDict(
+        {key: frozen_array(order) for key, order in refs.items()}))
+    set_('params', ReadOnlyDict(self.params))
 
   @property
   def input_vocab(self) -> int:

@@ -399,7 +399,7 @@ def get_task(name: str, length: int = 8, **params: Any) -> Task:
     if raw_key is not None and raw_key in _RAW_CACHE:
       return _RAW_CACHE[raw_key]
   task = builder(length, **params)
-  canonical_key = (name, length, json.dumps(task.params, sort_keys=True))
+  canonical_key = (name, length, json.dumps(dict(task.params), sort_keys=True))
   with _CACHE_LOCK:
     task = _CANONICAL_CACHE.setdefault(canonical_key, task)
     if raw_key is not None:
