@@ -1,15 +1,17 @@
 r"""Discovers a learning-friendly generation order for a task (the main job).
 
-Runs the hierarchical global-local search of Sato, Kawamoto & Kera
-(arXiv 2506.23875), or a baseline with the same budget, profiling every
-population with lopro's vmapped loss profiler. Logs each stage, and writes
-``result.json`` (order, score, per-stage history, num_profiled, wall time,
-config) and ``search.png`` into --output_dir. The search checkpoints there
-after every profiling run: rerun the same command to resume.
+Runs a search (``lopro.search_order``): by default ``lopro.default_method(L)``,
+the best method we have measured at that length, or the strategy and
+estimator the flags name (``experiments/methods.py``). Logs each profiling
+run with an ETA, and writes into --output_dir ``result.json`` (order, score,
+num_profiled, wall time, the strategy and estimator, the task, the command),
+``history.npz`` (every profiling run; ``lopro.SearchResult.load``) and
+``search.png``. The search checkpoints in ``<output_dir>/checkpoint`` after
+every profiling run: rerun the same command to resume.
 
 With only --output_dir it runs a real discovery on relu, L=8 (about 13
-minutes on a 2-core CPU) with the default search (the paper's, plus
-insertion rounds from 3 starts; --paper for the paper's alone):
+minutes on a 2-core CPU) with the default method (the paper's search plus
+insertion rounds from 3 starts, one model per order):
   python experiments/discover.py --output_dir=/tmp/lopro
 
 Other examples:
@@ -17,19 +19,17 @@ Other examples:
       --output_dir=/tmp/lopro_sq
   python experiments/discover.py --task=planted --task_params=order_seed=5 \
       --output_dir=/tmp/lopro_planted
-  python experiments/discover.py --task=planted --method=random \
+  python experiments/discover.py --task=planted --strategy=random \
       --output_dir=/tmp/lopro_random
   python experiments/discover.py --task=relu --length=13 \
-      --profile_mode=mixture --random_order_fraction=1 --steps=3000 \
-      --num_checkpoints=1 --num_heldout=128 --refine_rounds=6 \
       --output_dir=/tmp/lopro_relu13
-(one universal mixture model scores the whole search, then refine rounds
-with one model per order; 25 minutes on 2 CPU cores, finds the friendly
-order.)
+(at L=13 the default is one universal model scoring the whole search, then
+refine rounds with one model per order; 25 minutes on 2 CPU cores, finds the
+friendly order.) The paper's method: --strategy=paper --estimator=mixture.
 
 Every device JAX sees profiles a share of each population. Several hosts
 (a TPU pod slice, GPU hosts) run the same command with --distributed or
---coordinator_address/--num_processes/--process_id (lopro/multihost.py);
+--coordinator_address/--num_processes/--process_id (experiments/multihost.py);
 process 0 writes the results, each process keeps its own checkpoint.
 """
 
@@ -43,92 +43,73 @@ from absl import logging
 import jax
 import numpy as np
 
+# Run as a script, the repository root is not on the path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from experiments import methods
+from experiments import multihost
 import lopro
-from lopro import multihost
 from lopro import orders
 from lopro import results
-from lopro import search
+from lopro import search as search_lib
 from lopro import sharding
 from lopro import tasks
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the search and profiles.')
-_METHOD = flags.DEFINE_enum('method', 'hierarchical', list(search.METHODS),
-                            'Search method.')
-_INIT = flags.DEFINE_enum('init', 'random', list(search.INITS),
-                          'Initial population of the global stage.')
-_PROFILE_MODE = flags.DEFINE_enum(
-    'profile_mode', 'independent', list(lopro.profile.MODES),
-    'independent: one model per order, vmapped. mixture: the paper\'s '
-    'estimator, one model on a mixture of each run\'s orders (cost '
-    'independent of their number; ProfileConfig.mixture() defaults).')
-_SLOT_EMBEDDING = flags.DEFINE_bool(
-    'slot_embedding', True, 'Mixture mode: tell the model which slot it '
-    'emits next (False: paper-literal).')
-_NUM_CHECKPOINTS = flags.DEFINE_integer(
-    'num_checkpoints', None, 'Mixture mode: held-out evaluations per run '
-    '(the score reads the last).')
-_NUM_HELDOUT = flags.DEFINE_integer(
-    'num_heldout', None, 'Mixture mode: held-out examples per order.')
-_RANDOM_ORDER_FRACTION = flags.DEFINE_float(
-    'random_order_fraction', 0.0, 'Mixture mode: share of training examples '
-    'with a uniformly random order instead of a candidate; 1: one universal '
-    'model, trained once and reused by every run (no population bias).')
-_SMALL_BELOW = flags.DEFINE_integer(
-    'small_below', 0, 'Mixture mode: profile runs of fewer orders '
-    'independently (default ProfileConfig(), scores reused), keeping the '
-    'mixture for the large global-stage runs; 0: mixture throughout.')
-_STEPS = flags.DEFINE_integer(
-    'steps', None, 'Training steps per profiled order (mixture: of the one '
-    'model); default: the mode\'s ProfileConfig.')
-_WIDTH = flags.DEFINE_integer('width', lopro.ProfileConfig.width,
-                              'Width of the profiling model.')
-_LAYERS = flags.DEFINE_integer('layers', lopro.ProfileConfig.num_layers,
-                               'Layers of the profiling model.')
-_BATCH_SIZE = flags.DEFINE_integer(
-    'batch_size', None, 'Batch size of the profiling runs; default: the '
-    'mode\'s ProfileConfig.')
 _PARAMS = flags.DEFINE_list('task_params', [],
                             'Task parameters as name=int, e.g. order_seed=5.')
-_PAPER = flags.DEFINE_bool(
-    'paper', False, 'The paper\'s search exactly (no insertion rounds, one '
-    'start) instead of the default search.')
-_INSERTION_ROUNDS = flags.DEFINE_integer(
-    'insertion_rounds', None, 'Beyond the paper: most rounds of single-slot '
-    'insertion moves per start (default: SearchConfig\'s).')
-_NUM_STARTS = flags.DEFINE_integer(
-    'num_starts', None, 'Beyond the paper: insertion rounds also from the '
-    'next best orders of the last global run (default: SearchConfig\'s).')
-_REFINE_ROUNDS = flags.DEFINE_integer(
-    'refine_rounds', None, 'Beyond the paper: after the search, most '
-    'insertion rounds from its result scored one model per order (default '
-    'ProfileConfig(), mean over --refine_seeds); for a coarse first scorer '
-    'such as --random_order_fraction=1 (default: SearchConfig\'s, 0).')
-_REFINE_SEEDS = flags.DEFINE_integer(
-    'refine_seeds', 2, 'Seeds each refine score averages over.')
+_METHOD = methods.define_flags()
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
 
 class StageLogger:
-  """Logs every profiling run with the rate and an ETA for the whole search."""
+  """Logs the rate and an ETA for the whole search after every profiling run
+  (the driver logs the run itself).
 
-  def __init__(self, budget: int):
+  The ETA is an upper bound: the orders the strategy may still profile
+  (``budget``, its ``max_profiles(L)``; score reuse spends less) at the rate
+  so far. Without a budget it logs the rate alone.
+  """
+
+  def __init__(self, budget: int | None):
     self.budget = budget
     self.done = 0
     self.start = time.perf_counter()
 
-  def __call__(self, record: search.StageRecord) -> None:
+  def __call__(self, record: lopro.StageRecord) -> None:
     self.done += len(record.candidates) - record.num_reused
     elapsed = time.perf_counter() - self.start
     rate = self.done / max(elapsed, 1e-9)
+    if self.budget is None:
+      logging.info('%s: %.2f orders/s, %d profiled', record.name, rate,
+                   self.done)
+      return
     left = max(self.budget - self.done, 0)
-    logging.info('%-22s %5d candidates (%d new)  best %.4f  %.2f orders/s  '
-                 '%d/<=%d profiled  ETA <=%.0fs', record.name,
-                 len(record.candidates),
-                 len(record.candidates) - record.num_reused,
-                 record.best_score, rate, self.done, self.budget, left / rate)
+    logging.info('%s: %.2f orders/s, %d/<=%d profiled, ETA <=%.0fs',
+                 record.name, rate, self.done, self.budget,
+                 left / max(rate, 1e-9))
+
+
+def summary(result: lopro.SearchResult, task: lopro.Task, seed: int,
+            command: str) -> dict:
+  """The fields ``result.json`` holds besides the result's own."""
+  friendly = task.friendly_order
+  return dict(
+      task=task.name, length=task.length, task_params=dict(task.params),
+      order_string=orders.order_to_string(result.order),
+      friendly_order=None if friendly is None else friendly.tolist(),
+      found_friendly=(None if friendly is None
+                      else bool(np.array_equal(result.order, friendly))),
+      kendall_to_friendly=(None if friendly is None else
+                           orders.kendall_distance(result.order, friendly)),
+      seed=seed, device=str(jax.devices()[0].device_kind),
+      num_devices=jax.device_count(), num_processes=jax.process_count(),
+      command=command)
 
 
 def main(argv):
@@ -138,78 +119,38 @@ def main(argv):
   multihost.initialize()
   task = lopro.get_task(_TASK.value, length=_LENGTH.value,
                         **tasks.parse_task_params(_PARAMS.value))
-  overrides = dict(steps=_STEPS.value, batch_size=_BATCH_SIZE.value,
-                   num_checkpoints=_NUM_CHECKPOINTS.value,
-                   num_heldout=_NUM_HELDOUT.value)
-  overrides = {k: v for k, v in overrides.items() if v is not None}
-  overrides.update(width=_WIDTH.value, num_layers=_LAYERS.value)
-  if _PROFILE_MODE.value == 'mixture':
-    profile_config = lopro.ProfileConfig.mixture(
-        slot_embedding=_SLOT_EMBEDDING.value,
-        random_order_fraction=_RANDOM_ORDER_FRACTION.value, **overrides)
-  else:
-    profile_config = lopro.ProfileConfig(**overrides)
-  config = lopro.SearchConfig.build(
-      paper=_PAPER.value, init=_INIT.value,
-      insertion_rounds=_INSERTION_ROUNDS.value, num_starts=_NUM_STARTS.value,
-      refine_rounds=_REFINE_ROUNDS.value)
-  budget = (lopro.hierarchical_budget(task.length, config)
-            if _METHOD.value != 'exhaustive'
-            else int(np.prod(np.arange(1, task.length + 1))))
+  method = methods.method_from_flags(_METHOD, task.length)
+  budget = method.max_profiles(task.length)
   out = _OUTPUT_DIR.value
-  logging.info('%s search on %s L=%d (at most %d order-profiles, %s mode) '
-               'on %s; checkpoints in %s', _METHOD.value, task.name,
-               task.length, budget, profile_config.mode, jax.devices(), out)
+  logging.info('search on %s L=%d: %s (at most %s order-profiles) on %s; '
+               'checkpoints in %s/checkpoint', task.name, task.length,
+               method.describe(), budget, jax.devices(), out)
   res = lopro.search_order(
-      task, method=_METHOD.value, config=config,
-      profile_config=profile_config, seed=_SEED.value,
+      task, strategy=method.strategy, estimator=method.estimator,
+      seed=_SEED.value,
       checkpoint_dir=multihost.process_dir(os.path.join(out, 'checkpoint')),
-      callback=StageLogger(budget),
-      small_profile_config=lopro.ProfileConfig(
-          width=_WIDTH.value, num_layers=_LAYERS.value),
-      small_below=_SMALL_BELOW.value,
-      refine_profile_config=lopro.ProfileConfig(
-          width=_WIDTH.value, num_layers=_LAYERS.value),
-      refine_seeds=_REFINE_SEEDS.value)
-
-  friendly = task.friendly_order
-  found = None if friendly is None else bool(np.array_equal(res.order,
-                                                            friendly))
-  record = res.to_dict()
-  record.update(
-      task=task.name, length=task.length, task_params=dict(task.params),
-      order_string=orders.order_to_string(res.order),
-      friendly_order=None if friendly is None else friendly.tolist(),
-      found_friendly=found,
-      kendall_to_friendly=(None if friendly is None else
-                           orders.kendall_distance(res.order, friendly)),
-      search_config=config.to_dict(),
-      profile_config=search.profile_fingerprint(
-          task, profile_config)['profile_config'],
-      small_below=_SMALL_BELOW.value, refine_seeds=_REFINE_SEEDS.value,
-      seed=_SEED.value, device=str(jax.devices()[0].device_kind),
-      num_devices=jax.device_count(), num_processes=jax.process_count(),
-      command=' '.join(sys.argv))
+      callback=StageLogger(budget))
+  extra = summary(res, task, _SEED.value, ' '.join(sys.argv))
   if not sharding.is_main_process():
     return
+  res.save(out, **extra)
+  friendly = task.friendly_order
   results.plot_search(
       [r.name for r in res.history], [r.best_score for r in res.history],
       res.order, friendly, os.path.join(out, 'search.png'),
-      title=f'{res.method} search, {task.name} L={task.length}, seed '
-      f'{_SEED.value}')
-  results.atomic_write_json(os.path.join(out, 'result.json'), record)
+      title=f'{task.name} L={task.length}, seed {_SEED.value}: '
+      f'{search_lib.describe_method(method.strategy, method.estimator)}')
 
-  print(f'discovered order: {orders.order_to_string(res.order)}  '
-        f'(score {res.score:.4f})')
+  print(f'discovered order: {extra["order_string"]}  (score {res.score:.4f})')
   if friendly is not None:
-    verdict = ('= the friendly order' if found else
+    verdict = ('= the friendly order' if extra['found_friendly'] else
                f'!= the friendly order {orders.order_to_string(friendly)} '
-               f'(Kendall distance {record["kendall_to_friendly"]}'
+               f'(Kendall distance {extra["kendall_to_friendly"]}'
                + (', a local optimum of the search neighbourhood'
                   if res.local_optimum else '') + ')')
     print(verdict)
   print(f'{res.num_profiled} order-profiles in {res.wall_time:.0f}s; wrote '
-        f'{out}/result.json and {out}/search.png')
+        f'{out}/result.json, history.npz and search.png')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,10 @@
 r"""Profiles every one of the L! orders of a task: the whole score landscape.
 
 With common random numbers (the default) the profile score of an order is a
-fixed function of (task, profile config, seed), so the table written here is
-exactly the scorer that ``lopro.search_order(task, seed=seed)`` sees (up to
-floating-point differences between devices). It answers two questions no
+fixed function of (task, estimator, seed), so the table written here is
+exactly the scorer that ``lopro.search_order(task, seed=seed)`` sees at
+L <= 8 (``lopro.Independent()``; up to floating-point differences between
+devices). It answers two questions no
 search can: where the friendly order ranks among *all* orders, and how a
 search method fares on the real landscape over many seeds in milliseconds
 (``experiments/search_study.py`` replays searches against these tables).
@@ -33,16 +34,18 @@ import lopro
 from lopro import orders
 from lopro import results
 from lopro import tasks
+from lopro.estimators.base import describe
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L (at most 9).')
 _PARAMS = flags.DEFINE_list('task_params', [],
                             'Task parameters as name=int, e.g. order_seed=5.')
 _SEEDS = flags.DEFINE_list('seeds', ['0'], 'Profile seeds.')
-_STEPS = flags.DEFINE_integer('steps', lopro.ProfileConfig.steps,
-                              'Training steps per order.')
+_STEPS = flags.DEFINE_integer('steps', lopro.TrainConfig().steps,
+                              'Training steps per order.', lower_bound=1)
 _CHUNK_SIZE = flags.DEFINE_integer('chunk_size', 256,
-                                   'Orders trained at once (GPU: 4096).')
+                                   'Orders trained at once (GPU: 4096); '
+                                   'never changes a score.', lower_bound=1)
 _TOP = flags.DEFINE_integer('top', 20, 'Best orders listed in the summary.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
@@ -58,7 +61,7 @@ def landscape_name(task: lopro.Task, params: dict[str, int]) -> str:
 def summarise(perms: np.ndarray, scores: np.ndarray, task: lopro.Task,
               top: int) -> dict:
   """Rank of the friendly order and the best orders of one landscape."""
-  ranking = lopro.profile.rank_scores(scores)
+  ranking = lopro.scores.rank_scores(scores)
   rank = np.empty_like(ranking)
   rank[ranking] = np.arange(ranking.size)
   out = dict(num_orders=int(perms.shape[0]),
@@ -82,23 +85,25 @@ def main(argv):
                          f'(L! orders)')
   params = tasks.parse_task_params(_PARAMS.value)
   task = lopro.get_task(_TASK.value, _LENGTH.value, **params)
-  config = lopro.ProfileConfig(steps=_STEPS.value,
-                               chunk_size=_CHUNK_SIZE.value)
+  estimator = lopro.Independent(train=lopro.TrainConfig(steps=_STEPS.value))
+  runtime = lopro.Runtime(chunk_size=_CHUNK_SIZE.value)
   perms = orders.all_orders(task.length)
   name = landscape_name(task, params)
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   summary_path = os.path.join(_OUTPUT_DIR.value, f'landscape_{name}.json')
   summary = dict(task=task.name, task_params=params, length=task.length,
-                 config=config.to_dict(), device=str(jax.devices()[0]),
+                 estimator=describe(estimator),
+                 device=str(jax.devices()[0]),
                  seeds={})
   if os.path.exists(summary_path):  # keep the seeds of earlier runs
     with open(summary_path) as f:
       earlier = json.load(f)
-    if earlier.get('config') == summary['config']:
+    if earlier.get('estimator') == summary['estimator']:
       summary['seeds'] = earlier.get('seeds', {})
   for seed in (int(s) for s in _SEEDS.value):
     start = time.perf_counter()
-    prof = lopro.profile_orders(perms, task, config=config, seed=seed)
+    prof = lopro.profile_orders(perms, task, estimator=estimator, seed=seed,
+                                runtime=runtime)
     wall = time.perf_counter() - start
     results.atomic_save_npz(
         os.path.join(_OUTPUT_DIR.value, f'landscape_{name}_s{seed}.npz'),

@@ -1,10 +1,11 @@
 r"""Does a mixture favour the centre of its population? A local-search check.
 
 Profiles the insertion neighbourhood of --order (the order plus every
-single-slot move, as the search's insertion rounds do) in mixture mode, at
-each --num_heldout and --mixture_steps, and once independently (one model per
-order), and with a universal mixture trained on random orders only
-(``random_order_fraction=1``) at each --universal_steps, and reports where the
+single-slot move, as the search's insertion rounds do) with the paper's
+mixture (``lopro.Mixture``, one checkpoint) at each --num_heldout and
+--mixture_steps, once with one model per order (``lopro.Independent()``),
+and with a universal model trained on random orders only
+(``lopro.Universal``) at each --universal_steps, and reports where the
 centre and the --better neighbours rank.
 Writes ``<output>.json`` and ``<output>.md``.
 
@@ -17,7 +18,9 @@ two neighbours that put slot 2 or 5 back in place):
       --output=results/mixture_bias_relu_L13
 """
 
+import dataclasses
 import sys
+from typing import Any
 
 from absl import app
 from absl import flags
@@ -25,9 +28,10 @@ import numpy as np
 
 import lopro
 from lopro import orders
+from lopro import neighbourhoods
 from lopro import results
-from lopro import search
 from lopro import tasks
+from lopro.estimators.base import describe
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 13, 'Target length L.')
@@ -45,17 +49,35 @@ _NUM_HELDOUT = flags.DEFINE_list('num_heldout', ['128', '1024'],
 _MIXTURE_STEPS = flags.DEFINE_list('mixture_steps', ['1000', '3000'],
                                    'Steps of the mixture runs.')
 _UNIVERSAL_STEPS = flags.DEFINE_list(
-    'universal_steps', ['1000', '3000'], 'Steps of the universal mixture '
-    'runs (random_order_fraction=1: trained on random orders, never on the '
+    'universal_steps', ['1000', '3000'], 'Steps of the universal model '
+    '(lopro.Universal: trained on random orders, never on the '
     'neighbourhood), with the first --num_heldout.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of every profile.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Path prefix of the outputs.',
                               required=True)
 
 
-def parse(text) -> np.ndarray:
+def parse(text: str | list[str]) -> np.ndarray:
+  """An order from '0,1,2' or ['0', '1', '2']."""
   values = text.split(',') if isinstance(text, str) else text
   return orders.validate_orders(np.array([[int(v) for v in values]]))[0]
+
+
+def estimators(num_heldout: list[str], mixture_steps: list[str],
+               universal_steps: list[str]) -> list[tuple[str, Any]]:
+  """(label, estimator) of every profile: one model per order, a mixture
+  at every (steps, held-out) and a universal model at every steps (with the
+  first held-out size)."""
+  one = lopro.TrainConfig(steps=1000, batch_size=128)  # the mixtures' model
+  return [('independent', lopro.Independent())] + [
+      (f'mixture, {h} held-out, {t} steps',
+       lopro.Mixture(train=dataclasses.replace(one, steps=int(t)),
+                     num_checkpoints=1, num_heldout=int(h)))
+      for t in mixture_steps for h in num_heldout] + [
+          (f'universal, {num_heldout[0]} held-out, {t} steps',
+           lopro.Universal(train=dataclasses.replace(one, steps=int(t)),
+                           num_checkpoints=1, num_heldout=int(num_heldout[0])))
+          for t in universal_steps]
 
 
 def main(argv):
@@ -64,7 +86,7 @@ def main(argv):
   task = lopro.get_task(_TASK.value, _LENGTH.value,
                         **tasks.parse_task_params(_PARAMS.value))
   centre = parse(_ORDER.value)
-  candidates = search._insertion_candidates(centre)  # pylint: disable=protected-access
+  candidates = neighbourhoods.insertion_moves(centre)
   named = {'centre': centre}
   for i, text in enumerate(_BETTER.value):
     named[f'better {i + 1}'] = parse(text)
@@ -76,28 +98,21 @@ def main(argv):
                            'move of --order')
     index[name] = int(hits[0])
   runs = []
-  settings = [('independent', lopro.ProfileConfig())] + [
-      (f'mixture, {h} held-out, {t} steps',
-       lopro.ProfileConfig.mixture(num_checkpoints=1, num_heldout=int(h),
-                                   steps=int(t)))
-      for t in _MIXTURE_STEPS.value for h in _NUM_HELDOUT.value] + [
-          (f'universal mixture, {_NUM_HELDOUT.value[0]} held-out, {t} steps',
-           lopro.ProfileConfig.mixture(
-               num_checkpoints=1, num_heldout=int(_NUM_HELDOUT.value[0]),
-               steps=int(t), random_order_fraction=1.0))
-          for t in _UNIVERSAL_STEPS.value]
+  settings = estimators(_NUM_HELDOUT.value, _MIXTURE_STEPS.value,
+                        _UNIVERSAL_STEPS.value)
   friendly = task.friendly_order
-  for label, config in settings:
+  for label, estimator in settings:
     perms = candidates
     # Scored alongside where its score does not depend on the others.
-    reference = ((config.mode == 'independent' or config.universal)
-                 and _REFERENCE.value and friendly is not None)
+    reference = (estimator.reusable and _REFERENCE.value
+                 and friendly is not None)
     if reference:
       perms = np.concatenate([candidates, friendly[None]])
-    prof = lopro.profile_orders(perms, task, config=config, seed=_SEED.value)
+    prof = lopro.profile_orders(perms, task, estimator=estimator,
+                                seed=_SEED.value)
     scores = prof.scores[:len(candidates)]  # ranks among the candidates
     position = np.empty(len(candidates), np.int64)
-    position[lopro.profile.rank_scores(scores)] = np.arange(len(candidates))
+    position[lopro.scores.rank_scores(scores)] = np.arange(len(candidates))
     runs.append(dict(
         estimator=label,
         best=orders.order_to_string(candidates[position.argmin()]),
@@ -131,6 +146,7 @@ def main(argv):
       task=task.name, task_params=dict(task.params), length=task.length,
       centre=centre.tolist(),
       named={k: v.tolist() for k, v in named.items()}, runs=runs,
+      estimators={label: describe(e) for label, e in settings},
       command=command))
   results.atomic_write_bytes(_OUTPUT.value + '.md', '\n'.join(lines).encode())
   print('\n'.join(lines))

@@ -1,9 +1,10 @@
 r"""Profiles forward, reverse, friendly and random orders of one task.
 
-Trains a small transformer briefly on every order (vmapped), ranks the
-orders by their early training loss, prints a ranked table and writes
-``profile.json`` (config, perms, scores, ranking, timings), ``losses.npz``
-(the [orders, steps] loss matrix) and ``profile.png`` into --output_dir.
+Trains a small transformer briefly on every order (``lopro.Independent``,
+vmapped), ranks the orders by their early training loss, prints a ranked
+table and writes ``profile.json`` (the estimator, perms, scores, ranking,
+timings), ``losses.npz`` (the [orders, steps] loss matrix) and
+``profile.png`` into --output_dir.
 
 Example:
   python experiments/profile.py --task=relu --length=8 --num_orders=16 \
@@ -11,7 +12,7 @@ Example:
 
 The orders are sharded over every device JAX sees; several hosts run the
 same command with --distributed or --coordinator_address/--num_processes/
---process_id (lopro/multihost.py), and process 0 writes the results.
+--process_id (experiments/multihost.py), and process 0 writes the results.
 """
 
 import os
@@ -23,18 +24,23 @@ from absl import logging
 import jax
 import numpy as np
 
+# Run as a script, the repository root is not on the path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from experiments import multihost
 import lopro
-from lopro import multihost
 from lopro import orders
 from lopro import results
 from lopro import sharding
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
 _LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
 _NUM_ORDERS = flags.DEFINE_integer(
     'num_orders', 16, 'Orders to profile: the reference orders, then random.')
-_STEPS = flags.DEFINE_integer('steps', lopro.ProfileConfig.steps,
-                              'Training steps per order.')
+_STEPS = flags.DEFINE_integer('steps', lopro.TrainConfig().steps,
+                              'Training steps per order.', lower_bound=1)
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of training and of the orders.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
@@ -67,11 +73,12 @@ def main(argv):
     raise app.UsageError('Too many command-line arguments.')
   multihost.initialize()
   task = lopro.get_task(_TASK.value, length=_LENGTH.value)
-  config = lopro.ProfileConfig(steps=_STEPS.value)
+  estimator = lopro.Independent(train=lopro.TrainConfig(steps=_STEPS.value))
   perms, names = candidate_orders(task, _NUM_ORDERS.value, _SEED.value)
   logging.info('profiling %d orders of %s (L=%d) on %s', len(perms),
                task.name, task.length, jax.devices())
-  prof = lopro.profile_orders(perms, task, config=config, seed=_SEED.value)
+  prof = lopro.profile_orders(perms, task, estimator=estimator,
+                              seed=_SEED.value)
 
   out = _OUTPUT_DIR.value
   record = prof.to_dict()
@@ -86,7 +93,7 @@ def main(argv):
   results.plot_profile(prof.losses, prof.scores, names,
                        os.path.join(out, 'profile.png'),
                        title=f'{task.name} L={task.length}: {len(perms)} '
-                       f'orders, {config.steps} steps')
+                       f'orders, {_STEPS.value} steps')
   results.atomic_write_json(os.path.join(out, 'profile.json'), record)
 
   print(f'{"rank":>4}  {"score":>8}  {"name":<9} order')

@@ -13,11 +13,11 @@ python experiments/discover.py "${flags[@]}" --output_dir="$work/killed" \
   > "$work/killed.log" 2>&1 &
 pid=$!
 state="$work/killed/checkpoint/search_state.json"
-until [ -f "$state" ] && python -c "import json,sys; sys.exit(len(json.load(open('$state'))['calls']) < 3)" 2>/dev/null; do
+until [ -f "$state" ] && python -c "import json,sys; sys.exit(len(json.load(open('$state'))['history']) < 3)" 2>/dev/null; do
   sleep 0.5
 done
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-logged=$(python -c "import json; print(len(json.load(open('$state'))['calls']))")
+logged=$(python -c "import json; print(len(json.load(open('$state'))['history']))")
 python experiments/discover.py "${flags[@]}" --output_dir="$work/killed" \
   > "$work/resumed.log" 2>&1
 python - "$work" "$logged" <<'PY' | tee results/resume_check.md

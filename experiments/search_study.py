@@ -11,6 +11,11 @@ of all L!). For every landscape the table also gives where the task's
 friendly order ranks: when it is not 1st, no search can be blamed for
 missing it.
 
+Each search is a plain ask/tell loop over a strategy (``lopro.strategies``)
+with the landscape as the scorer, as a real search scores with an
+estimator; like ``lopro.search_order`` with a reusable estimator, an order
+is counted (and would be profiled) once per search.
+
 Writes ``<output>.json`` and ``<output>.md``.
 
 Example:
@@ -18,19 +23,22 @@ Example:
       --seeds=20 --output=results/search_study_L8
 """
 
+from collections.abc import Callable
 import glob
 import math
 import os
 import sys
+from typing import Any
 
 from absl import app
 from absl import flags
-from absl import logging
+import jax
 import numpy as np
 
 from lopro import orders
 from lopro import results
-from lopro import search
+from lopro import strategies
+from lopro.estimators.base import describe
 
 _LANDSCAPES = flags.DEFINE_string(
     'landscapes', 'results/landscapes/*.npz',
@@ -40,15 +48,14 @@ _OUTPUT = flags.DEFINE_string('output', None,
                               'Output path without extension (.json, .md).',
                               required=True)
 
-# name -> (method, config); the baselines get the default search's budget
-# bound, more than it spends.
+# name -> strategy; the baselines get the default search's budget bound,
+# more than it spends.
 VARIANTS = {
-    'paper': ('hierarchical', search.SearchConfig.paper()),
-    'paper+insertion': ('hierarchical',
-                        search.SearchConfig(num_starts=1)),
-    'default (3 starts)': ('hierarchical', search.SearchConfig()),
-    'random': ('random', search.SearchConfig()),
-    'evolution': ('evolution', search.SearchConfig()),
+    'paper': strategies.Hierarchical.paper(),
+    'paper+insertion': strategies.Hierarchical(num_starts=1),
+    'default (3 starts)': strategies.Hierarchical(),
+    'random': strategies.RandomSearch(),
+    'evolution': strategies.Evolution(),
 }
 
 
@@ -65,18 +72,38 @@ def load_landscape(path: str) -> tuple[np.ndarray, np.ndarray | None]:
     friendly = data['friendly'] if 'friendly' in data else None
   if length_of(scores.size) is None:
     raise ValueError(f'{path}: {scores.size} scores is not L! for any L')
-  return scores, (None if friendly is None or friendly.size != length_of(scores.size)
-                  else friendly)
+  if friendly is not None and friendly.size != length_of(scores.size):
+    friendly = None
+  return scores, friendly
 
 
-def table_scorer(scores: np.ndarray) -> search.ScoreFn:
-  """A search scorer that looks every order up in a full landscape."""
+def table_scorer(scores: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+  """A scorer ``perms int[N, L] -> float[N]`` that looks every order up in a
+  full landscape (non-finite scores as +inf)."""
   scores = np.where(np.isfinite(scores), scores, np.inf)
   return lambda perms: scores[orders.order_index(perms)]
 
 
+def replay(strategy: strategies.Strategy,
+           scorer: Callable[[np.ndarray], np.ndarray], length: int,
+           seed: int) -> tuple[np.ndarray, int]:
+  """Runs one search by ask/tell; returns (its best order, orders scored).
+
+  The strategy starts from ``jax.random.key(seed)``, as in
+  ``lopro.search_order(seed=seed)``. Orders asked for again are counted
+  once, as the driver reuses a reusable estimator's scores.
+  """
+  state = strategy.init(jax.random.key(seed), length)
+  seen = set()
+  while len(perms := strategy.ask(state)):
+    seen.update(row.tobytes() for row in perms)
+    state = strategy.tell(state, perms, scorer(perms))
+  order, _ = strategy.best(state)
+  return np.asarray(order), len(seen)
+
+
 def study(path: str, num_seeds: int,
-          variants: dict[str, tuple[str, search.SearchConfig]]) -> dict:
+          variants: dict[str, strategies.Strategy]) -> dict[str, Any]:
   """Hit rates and spend of every variant on one landscape."""
   scores, friendly = load_landscape(path)
   length = length_of(scores.size)
@@ -94,13 +121,12 @@ def study(path: str, num_seeds: int,
                friendly_rank=int(rank[index]) + 1,
                friendly_score=float(scores[index]))
   scorer = table_scorer(scores)
-  for name, (method, config) in variants.items():
+  for name, strategy in variants.items():
     ends, spent = [], []
     for seed in range(num_seeds):
-      res = search.run_search(scorer, length, method=method, config=config,
-                              seed=seed)
-      ends.append(int(rank[orders.order_index(res.order)]) + 1)
-      spent.append(res.num_profiled)
+      order, num_profiled = replay(strategy, scorer, length, seed)
+      ends.append(int(rank[orders.order_index(order)]) + 1)
+      spent.append(num_profiled)
     out['variants'][name] = dict(
         hits=sum(e == 1 for e in ends), seeds=num_seeds, end_ranks=ends,
         median_end_rank=float(np.median(ends)), worst_end_rank=max(ends),
@@ -108,7 +134,8 @@ def study(path: str, num_seeds: int,
   return out
 
 
-def to_markdown(rows: list[dict], names: list[str], command: str) -> str:
+def to_markdown(rows: list[dict[str, Any]], names: list[str],
+                command: str) -> str:
   lines = ['Hits: searches (one per seed) that end on the landscape\'s best '
            'order out of all L!; in brackets the mean order-profiles spent.',
            '', '| landscape | best order | friendly\'s rank | '
@@ -137,7 +164,6 @@ def main(argv):
   paths = sorted(glob.glob(_LANDSCAPES.value))
   if not paths:
     raise app.UsageError(f'no landscape matches {_LANDSCAPES.value!r}')
-  logging.set_verbosity(logging.WARNING)  # the searches log every stage
   rows = []
   for path in paths:
     rows.append(study(path, _SEEDS.value, VARIANTS))
@@ -145,8 +171,7 @@ def main(argv):
                                    rows[-1]['variants'].items()}, flush=True)
   command = ' '.join(['python experiments/search_study.py'] + sys.argv[1:])
   results.atomic_write_json(_OUTPUT.value + '.json', dict(
-      command=command, variants={n: dict(method=m, config=c.to_dict())
-                                 for n, (m, c) in VARIANTS.items()},
+      command=command, variants={n: describe(s) for n, s in VARIANTS.items()},
       rows=rows))
   text = to_markdown(rows, list(VARIANTS), command)
   results.atomic_write_bytes(_OUTPUT.value + '.md', text.encode())

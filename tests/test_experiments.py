@@ -1,36 +1,246 @@
-"""Smoke tests of the absl binaries in experiments/, run as real commands."""
+"""Tests of the absl binaries in experiments/: the method flags, the table-2
+cell store, and smoke runs of the binaries as real commands."""
 
 import json
 import os
 import subprocess
 import sys
 
+from absl import flags
 import numpy as np
+import pytest
 
+from experiments import methods
+from experiments.tables import common
+from experiments.tables import table2
+import lopro
 from lopro import orders
+from lopro import strategies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_process(script, *flags):
+def _run_process(script, *args):
   # Smoke runs of tiny configs: compiles take about half as long with XLA's
   # optimisations off, and no test here compares with an optimised run.
   env = dict(os.environ, JAX_DISABLE_MOST_OPTIMIZATIONS='1')
   return subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'experiments', script), *flags],
+      [sys.executable, os.path.join(ROOT, 'experiments', script), *args],
       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
 
 
-def _run(script, *flags):
-  proc = _run_process(script, *flags)
+def _run(script, *args):
+  proc = _run_process(script, *args)
   assert proc.returncode == 0, proc.stderr[-3000:]
-  return proc.stdout
+  return proc
+
+
+# --------------------------------------------------------------------------
+# The method flags (experiments/methods.py), in-process.
+# --------------------------------------------------------------------------
+
+
+def _spec(*argv, **define):
+  values = flags.FlagValues()
+  holder = methods.define_flags(flag_values=values, **define)
+  values(['prog', *argv])
+  return holder.spec()
+
+
+def test_unset_method_flags_are_the_default_method():
+  spec = _spec()
+  assert spec == methods.MethodSpec() and spec.defaulted
+  for length in (4, 8, 9, 13):
+    method = methods.build_method(length, spec)
+    assert (method.strategy, method.estimator) == lopro.default_method(length)
+    assert method.describe().startswith('the default method for this length')
+
+
+def test_training_flags_adjust_the_default_and_keep_the_rest():
+  method = methods.build_method(6, _spec('--steps=100'))
+  assert method.estimator == lopro.Independent(
+      train=lopro.TrainConfig(steps=100))
+  assert method.strategy == strategies.Hierarchical()
+  # At L=13: the universal model's steps; its refine stage is kept.
+  method = methods.build_method(13, _spec('--steps=1000', '--refine_seeds=3'))
+  default, _ = lopro.default_method(13)
+  assert method.estimator == lopro.Universal(
+      train=lopro.TrainConfig(steps=1000, batch_size=128))
+  (search, first), (climb, refine) = method.strategy.stages
+  assert (search, first, climb) == (default.stages[0][0], method.estimator,
+                                    default.stages[1][0])
+  assert refine.num_seeds == 3 and refine.train.steps == 300
+  assert methods.build_method(13, _spec('--refine_rounds=0')).strategy == (
+      strategies.Hierarchical())
+
+
+def test_explicit_flags_build_the_named_method():
+  # lopro 0.1's --profile_mode=mixture --random_order_fraction=1
+  # --refine_rounds=6 --refine_steps=1000 is today's default at L=10.
+  spec = _spec('--estimator=universal', '--refine_rounds=6',
+               '--refine_steps=1000')
+  method = methods.build_method(10, spec)
+  assert (method.strategy, method.estimator) == lopro.default_method(10)
+  assert not method.defaulted
+  method = methods.build_method(8, _spec('--strategy=paper',
+                                         '--insertion_rounds=3'))
+  assert method.strategy == strategies.Hierarchical(insertion_rounds=3,
+                                                    num_starts=1)
+  assert method.estimator == lopro.Independent()
+  method = methods.build_method(8, _spec(
+      '--estimator=mixture', '--noslot_embedding', '--num_heldout=64',
+      '--init=structured', '--width=16', '--layers=2'))
+  assert method.estimator == lopro.Mixture(
+      train=lopro.TrainConfig(steps=1000, batch_size=128, width=16,
+                              num_layers=2),
+      slot_embedding=False, num_heldout=64)
+  assert method.strategy == strategies.Hierarchical(
+      initial=strategies.StructuredInit())
+  assert methods.build_method(5, _spec('--strategy=random', '--budget=7')
+                              ).strategy == strategies.RandomSearch(budget=7)
+  assert methods.build_method(5, _spec('--strategy=insertion',
+                                       '--insertion_rounds=2')
+                              ).strategy == strategies.Insertion(rounds=2)
+  spec = _spec('--profile_steps=50', steps='profile_steps', strategy=False)
+  assert spec.steps == 50 and spec.strategy is None
+
+
+@pytest.mark.parametrize('argv, match', [
+    (['--num_heldout=8'], 'num_heldout applies to the mixture'),
+    (['--estimator=universal', '--slot_embedding'], 'slot_embedding'),
+    (['--strategy=random', '--init=structured'], 'init does not apply to '
+     'the random strategy'),
+    (['--budget=9'], 'budget does not apply to the hierarchical strategy'),
+    (['--estimator=mixture', '--refine_steps=5'], 'need --refine_rounds'),
+    (['--width=15'], 'num_heads=2 must divide width=15'),
+])
+def test_flags_that_do_not_apply_are_refused(argv, match):
+  with pytest.raises(ValueError, match=match):
+    methods.build_method(8, _spec(*argv))
+
+
+# --------------------------------------------------------------------------
+# The table-2 cell store, in-process.
+# --------------------------------------------------------------------------
+
+_OLD_TRAIN = dict(num_layers=1, width=32, num_heads=2, mlp_ratio=4,
+                  dropout=0.0, batch_size=128, learning_rate=0.003,
+                  lr_schedule='constant', warmup_steps=20, weight_decay=0.0,
+                  grad_clip=1.0)
+_OLD_PROFILE = dict(_OLD_TRAIN, mode='independent', chunk_size=256,
+                    common_random_numbers=True, score='final',
+                    score_fraction=0.1, vmap_group=None, schedule='full',
+                    eta=2, rungs=4, slot_embedding=True, num_checkpoints=4,
+                    num_heldout=256, random_order_fraction=0.0)
+_OLD_SEARCH = dict(depth=None, init='random', structured_block=5,
+                   local_rounds=1, max_block_perms=5040, budget=None,
+                   batch_size=512, population_size=64, tournament_size=3,
+                   mutation_rate=0.5, crossover_rate=0.9, elite=2,
+                   insertion_rounds=4, num_starts=3, reuse_scores=True,
+                   refine_rounds=6)
+
+
+def _fingerprint(config, spec, lengths):
+  by_length = {n: methods.build_method(n, spec) for n in lengths}
+  return dict(eval_config=common.eval_fingerprint(config),
+              methods={str(n): common.method_fingerprint(m.strategy,
+                                                         m.estimator)
+                       for n, m in by_length.items()})
+
+
+def _old_file(path, profile_config, **cells):
+  """Writes a table-2 cell file as lopro 0.1 did (its refine stage 1000
+  steps, 2 seeds), for EvalConfig.cpu(steps=1000)."""
+  old = dict(
+      eval_config=common.eval_fingerprint(lopro.EvalConfig.cpu(steps=1000)),
+      profile_config=profile_config, search_config=_OLD_SEARCH,
+      refine_profile_config=dict(_OLD_PROFILE, steps=1000, batch_size=32),
+      refine_seeds=2)
+  with open(path + '.cells.json', 'w') as f:
+    json.dump(dict(fingerprint=old, cells=cells), f)
+  return old
+
+
+def test_cell_store_reads_lopro_0_1_files(tmp_path):
+  config = lopro.EvalConfig.cpu(steps=1000)
+  cell = dict(row='relu', length=6, seed=0, discovered='0 1 2 3 4 5')
+  # One model per order, 300 steps of 32: today's numbers are lopro 0.1's.
+  path = str(tmp_path / 'table2_cpu_refine1000')
+  old = _old_file(path, dict(_OLD_PROFILE, steps=300, batch_size=32),
+                  **{'relu L=6 seed=0': cell})
+  assert set(old['eval_config']) == {
+      'num_layers', 'width', 'num_heads', 'mlp_ratio', 'dropout', 'steps',
+      'batch_size', 'learning_rate', 'lr_schedule', 'warmup_steps',
+      'weight_decay', 'grad_clip', 'num_heldout', 'decode_batch',
+      'profile_steps', 'profile_batch_size'}
+  spec = methods.MethodSpec(estimator='independent', refine_rounds=6,
+                            refine_steps=1000)
+  assert table2.table_name('cpu', spec) == os.path.basename(path)
+  store = common.CellStore(path, _fingerprint(config, spec, [6, 7]))
+  assert store.get('relu L=6 seed=0') == cell
+  # Refine steps of 300 are other settings; so is another evaluation.
+  for other, other_config in (
+      (methods.MethodSpec(estimator='independent', refine_rounds=6), config),
+      (spec, lopro.EvalConfig.cpu(steps=999))):
+    with pytest.raises(common.TableError, match='other settings'):
+      common.CellStore(path, _fingerprint(other_config, other, [6]))
+  # Saving keeps the methods of both runs.
+  store.put('relu L=7 seed=0', dict(cell, length=7))
+  saved = json.load(open(path + '.cells.json'))['fingerprint']
+  assert set(saved['methods']) == {'*', '6', '7'}
+  assert common.compatible(saved, _fingerprint(config, spec, [9]))
+  # lopro 0.1's universal mixture drew its random orders otherwise: its
+  # cells are reported, never resumed or mixed with today's.
+  path = str(tmp_path / 'table2_cpu_universal_refine1000')
+  _old_file(path, dict(_OLD_PROFILE, mode='mixture', steps=3000,
+                       num_checkpoints=1, num_heldout=128,
+                       random_order_fraction=1.0), **{'relu L=6 seed=0': cell})
+  spec = methods.MethodSpec(estimator='universal', refine_rounds=6,
+                            refine_steps=1000)
+  assert table2.table_name('cpu', spec) == os.path.basename(path)
+  with pytest.raises(common.TableError, match='cells of lopro 0.1'):
+    common.CellStore(path, _fingerprint(config, spec, [6]))
+  before = open(path + '.cells.json').read()
+  store = common.CellStore(path, _fingerprint(config, spec, [6]),
+                           read_only=True)
+  assert store.get('relu L=6 seed=0') == cell
+  store.put('relu L=7 seed=0', cell)
+  assert open(path + '.cells.json').read() == before
+  # A subset run elsewhere takes the cells today's lopro would recompute.
+  for name, spec, taken in (
+      ('u', spec, set()),
+      ('i', methods.MethodSpec(estimator='independent', refine_rounds=6,
+                               refine_steps=1000), {'relu L=6 seed=0'})):
+    own = common.CellStore(str(tmp_path / name), _fingerprint(config, spec,
+                                                              [6]))
+    others = common.other_cell_files(str(tmp_path), own)
+    assert len(others) == 2
+    assert set(common.finished_elsewhere(own, others)) == taken
+
+
+def test_table2_names_keep_lopro_0_1s():
+  name = table2.table_name
+  assert name('cpu', methods.MethodSpec(estimator='independent')) == (
+      'table2_cpu')
+  assert name('cpu', methods.MethodSpec(estimator='universal')) == (
+      'table2_cpu_universal')
+  assert name('paper', methods.MethodSpec(
+      estimator='universal', refine_rounds=6)) == (
+          'table2_paper_universal_refine')
+  assert name('cpu', methods.MethodSpec()) == 'table2_cpu_default'
+  assert name('cpu', methods.MethodSpec(strategy='paper')) == (
+      'table2_cpu_paper')
+
+
+# --------------------------------------------------------------------------
+# The binaries, as commands.
+# --------------------------------------------------------------------------
 
 
 def test_profile_binary_writes_records_and_ranked_table(tmp_path):
   out = str(tmp_path)
   stdout = _run('profile.py', '--task=relu', '--length=4', '--num_orders=5',
-                '--steps=6', f'--output_dir={out}')
+                '--steps=6', f'--output_dir={out}').stdout
   record = json.load(open(os.path.join(out, 'profile.json')))
   perms = np.array(record['perms'])
   assert perms.shape == (5, 4)
@@ -39,6 +249,8 @@ def test_profile_binary_writes_records_and_ranked_table(tmp_path):
   assert record['names'] == {'0': 'forward=friendly', '1': 'reverse'}
   assert sorted(record['ranking']) == [0, 1, 2, 3, 4]
   assert len({tuple(p) for p in perms.tolist()}) == 5
+  assert record['estimator']['type'] == 'Independent'
+  assert record['estimator']['train']['steps'] == 6
   with np.load(os.path.join(out, 'losses.npz')) as data:
     assert data['losses'].shape == (5, 6)
     np.testing.assert_allclose(data['scores'], record['scores'], rtol=1e-6)
@@ -47,37 +259,97 @@ def test_profile_binary_writes_records_and_ranked_table(tmp_path):
   assert len(table) == 5 and 'forward=friendly' in stdout
 
 
-def test_discover_binary_writes_result_and_resumes(tmp_path):
+def test_discover_binary_writes_result_and_history_and_resumes(tmp_path):
   out = str(tmp_path)
-  flags = ['--task=relu', '--length=4', '--method=exhaustive', '--steps=6',
-           '--width=16', '--batch_size=8', f'--output_dir={out}']
-  stdout = _run('discover.py', *flags)
+  args = ['--task=relu', '--length=4', '--strategy=exhaustive', '--steps=6',
+          '--width=16', '--batch_size=8', f'--output_dir={out}']
+  proc = _run('discover.py', *args)
+  assert 'Exhaustive scored by Independent' in proc.stderr
   record = json.load(open(os.path.join(out, 'result.json')))
+  assert 'history' not in record
   assert record['num_profiled'] == 24  # 4! orders
   assert sorted(record['order']) == [0, 1, 2, 3]
   assert record['order_string'] == ' '.join(map(str, record['order']))
   assert record['friendly_order'] == [0, 1, 2, 3]
   assert record['found_friendly'] == (record['order'] == [0, 1, 2, 3])
-  assert record['history'][0]['name'] == 'exhaustive batch 0'
+  assert record['kendall_to_friendly'] == orders.kendall_distance(
+      record['order'], [0, 1, 2, 3])
+  assert record['strategy'] == {'type': 'Exhaustive', 'batch_size': 512}
+  train = record['estimator']['train']
+  assert (train['steps'], train['width'], train['batch_size']) == (6, 16, 8)
+  assert (record['task'], record['length'], record['seed']) == ('relu', 4, 0)
+  assert record['num_processes'] == 1 and '--steps=6' in record['command']
+  result = lopro.SearchResult.load(out)
+  assert [r.name for r in result.history] == ['exhaustive batch 0']
+  scores = result.history[0].scores
+  assert result.score == scores.min() == record['score']
+  np.testing.assert_array_equal(
+      result.order, result.history[0].candidates[np.argmin(scores)])
   assert os.path.getsize(os.path.join(out, 'search.png')) > 1000
-  assert 'discovered order:' in stdout
-  # Rerun: the finished checkpoint answers at once with the same order.
-  again = _run('discover.py', *flags)
+  assert 'discovered order:' in proc.stdout
+  # Rerun: the finished checkpoint answers at once, profiling nothing.
+  again = _run('discover.py', *args)
+  assert 'profile relu' not in again.stderr
   assert json.load(open(os.path.join(out, 'result.json')))['order'] == (
       record['order'])
-  assert 'discovered order:' in again
+  # Other settings on that checkpoint are refused, naming what differs.
+  proc = _run_process('discover.py', *args[:-1], '--steps=7',
+                      f'--output_dir={out}')
+  assert proc.returncode != 0
+  assert 'estimator.train.steps was 6, now 7' in proc.stderr
+
+
+def test_discover_binary_default_method_with_a_refine_stage(tmp_path):
+  out = str(tmp_path)
+  proc = _run('discover.py', '--task=relu', '--length=3', '--steps=4',
+              '--width=16', '--batch_size=8', '--refine_rounds=1',
+              '--refine_steps=4', f'--output_dir={out}')
+  assert 'the default method for this length' in proc.stderr
+  assert 'ETA' in proc.stderr
+  result = lopro.SearchResult.load(out)
+  assert result.strategy['type'] == 'Pipeline'
+  refine = result.strategy['stages'][1]
+  assert refine[0] == {'type': 'Insertion', 'rounds': 1, 'name': 'refine'}
+  assert refine[1]['num_seeds'] == 2 and refine[1]['train']['steps'] == 4
+  last = result.history[-1]
+  assert last.name == 'refine r=1' and last.estimator_index == 1
+  assert len(last.candidates) == 1 + (3 - 1) ** 2
+  assert result.score == last.scores.min()
+
+
+def test_compare_binary_gives_baselines_the_search_spend(tmp_path):
+  out = str(tmp_path / 'cmp')
+  _run('compare.py', '--task=relu', '--length=4', '--seeds=0',
+       '--strategies=random,paper', '--steps=4', '--width=16',
+       '--batch_size=8', f'--workdir={tmp_path}/work', f'--output={out}')
+  record = json.load(open(out + '.json'))
+  rows = {r['strategy']: r for r in record['rows']}
+  assert list(rows) == ['paper', 'random']  # the search runs first
+  assert rows['random']['num_profiled'] == rows['paper']['num_profiled']
+  assert rows['random']['strategy_config']['budget'] == (
+      rows['paper']['num_profiled'])
+  assert record['methods']['paper']['strategy']['insertion_rounds'] == 0
+  for row in rows.values():
+    # One estimator: the friendly order is profiled once per seed.
+    assert row['friendly_score'] == rows['paper']['friendly_score']
+    if row['found_friendly']:
+      assert row['score'] == pytest.approx(row['friendly_score'], rel=1e-5)
+  text = open(out + '.md').read()
+  assert '| paper | 0 |' in text and 'Command: `python' in text
 
 
 def test_landscape_then_search_study(tmp_path):
   out = str(tmp_path)
   stdout = _run('landscape.py', '--task=planted', '--task_params=order_seed=2',
-                '--length=4', '--steps=30', '--seeds=0', f'--output_dir={out}')
+                '--length=4', '--steps=30', '--seeds=0',
+                f'--output_dir={out}').stdout
   name = 'planted_order_seed2_L4'
   with np.load(os.path.join(out, f'landscape_{name}_s0.npz')) as data:
     scores, friendly = data['scores'], data['friendly']
   assert scores.shape == (24,)
   np.testing.assert_array_equal(friendly, [3, 2, 0, 1])  # order_seed=2's chain
   summary = json.load(open(os.path.join(out, f'landscape_{name}.json')))
+  assert summary['estimator']['train']['steps'] == 30
   seed0 = summary['seeds']['0']
   assert seed0['num_orders'] == 24
   assert seed0['best'][0]['score'] == float(scores.min())
@@ -88,11 +360,16 @@ def test_landscape_then_search_study(tmp_path):
   _run('search_study.py', f'--landscapes={out}/*.npz', '--seeds=3',
        f'--output={out}/study')
   study = json.load(open(os.path.join(out, 'study.json')))
+  assert study['variants']['paper']['insertion_rounds'] == 0
   row = study['rows'][0]
   assert row['best_score'] == float(scores.min())
   for variant in row['variants'].values():
     assert variant['seeds'] == 3 and len(variant['end_ranks']) == 3
     assert variant['hits'] == sum(r == 1 for r in variant['end_ranks'])
+    assert variant['mean_profiled'] <= 24
+  # Random search spends its budget bound, capped at 4! orders.
+  assert row['variants']['random']['mean_profiled'] == 24
+  assert row['variants']['random']['hits'] == 3
   assert '| **all** |' in open(os.path.join(out, 'study.md')).read()
 
 
@@ -105,17 +382,22 @@ def test_reproduce_binary_table1_smoke(tmp_path):
   assert row['row'] == 'relu' and row['friendly_is'] == 'forward'
   assert set(row['success']) == {'forward', 'reverse'}
   assert 0.0 <= row['success']['forward']['mean'] <= 1.0
-  assert record['config']['steps'] == 5
+  assert record['config']['train']['steps'] == 5
   text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
-  assert '| relu |' in text and 'Command: `python experiments/reproduce.py' in text
+  assert '| relu |' in text
+  assert 'Command: `python experiments/reproduce.py' in text
   assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000
+  # Table 1 runs no profile: method flags are refused, not ignored.
+  proc = _run_process('reproduce.py', '--table=1', '--estimator=mixture',
+                      f'--output_dir={out}')
+  assert proc.returncode != 0 and 'reads no --estimator' in proc.stderr
 
 
 def test_reproduce_binary_estimators_smoke(tmp_path):
   out = str(tmp_path)
   # Two estimators keep it to two compiles; the others share their code.
   _run('reproduce.py', '--table=estimators', '--tasks=relu', '--length=4',
-       '--profile_steps=15', '--mixture_steps=8', '--num_random=5',
+       '--profile_steps=15', '--num_random=5',
        '--estimators=mixture_no_slot,halving', '--seeds=1',
        f'--output_dir={out}')
   record = json.load(open(os.path.join(out, 'estimators_L4_relu.json')))
@@ -126,8 +408,11 @@ def test_reproduce_binary_estimators_smoke(tmp_path):
   assert all(1 <= c['friendly_rank'] <= 6 for c in cells.values())
   # Halving (eta 2, 4 rungs of 1, 2, 4, 8 steps) on 6, 3, 2, 1 orders.
   assert cells['halving']['order_steps'] == 6 + 3 * 2 + 2 * 4 + 1 * 8
-  assert cells['mixture_no_slot']['order_steps'] == 8
-  assert record['profile_configs']['mixture_no_slot']['slot_embedding'] is False
+  assert cells['mixture_no_slot']['order_steps'] == 15
+  described = record['estimators']['mixture_no_slot']
+  assert described['type'] == 'Mixture'
+  assert described['slot_embedding'] is False
+  assert described['train']['steps'] == 15
   assert -1 <= row['spearman']['mixture_no_slot~halving'] <= 1
   text = open(os.path.join(out, 'estimators_L4_relu.md')).read()
   assert 'mixture_no_slot~halving' in text and 'Command: `' in text
@@ -136,11 +421,18 @@ def test_reproduce_binary_estimators_smoke(tmp_path):
 
 def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   out = str(tmp_path)
-  common = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
-            '--profile_mode=mixture', '--random_order_fraction=1',
-            '--mixture_steps=8', '--refine_rounds=1', '--refine_steps=5',
-            f'--output_dir={out}']
-  _run('reproduce.py', *common, '--seeds=1')
+
+  def run(*args):
+    return _run('reproduce.py', *args)
+
+  def attempt(*args):
+    return _run_process('reproduce.py', *args)
+
+  common_args = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
+                 '--estimator=universal', '--profile_steps=8',
+                 '--refine_rounds=1', '--refine_steps=5',
+                 f'--output_dir={out}']
+  run(*common_args, '--seeds=1')
   path = os.path.join(out, 'table2_cpu_universal_refine5_relu')
   first = json.load(open(path + '.json'))
   (row,) = first['rows']
@@ -151,8 +443,15 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   assert sorted(map(int, row['before_refine'].split())) == [0, 1, 2]
   assert set(row['success']) == {'discovered', 'forward', 'reverse'}
   assert row['friendly_success'] == row['success']['forward']
-  assert list(json.load(open(path + '.cells.json'))['cells']) == [
-      'relu L=3 seed=0']
+  method = first['methods']['3']
+  assert method['estimator']['type'] == 'Universal'
+  assert method['estimator']['train']['steps'] == 8
+  assert method['strategy']['stages'][1][1]['train']['steps'] == 5
+  assert first['config']['train']['steps'] == 5
+  saved = json.load(open(path + '.cells.json'))
+  assert list(saved['cells']) == ['relu L=3 seed=0']
+  assert saved['fingerprint']['methods']['3'] == {
+      k: method[k] for k in ('strategy', 'estimator')}
   text = open(path + '.md').read()
   assert '| relu | 3 | 1 | ' in text  # the per-(task, L) summary
   assert 'Within 5 points of the friendly order: ' in text
@@ -160,32 +459,30 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   # A friendly order at <= 5% makes "within 5 points" vacuous: said so.
   assert ('Vacuous (1 of them' in text) == (row['friendly_success'] <= 0.05)
   # The same command again: the finished cell is read back, not searched.
-  proc = _run_process('reproduce.py', *common, '--seeds=1')
-  assert proc.returncode == 0, proc.stderr
+  proc = run(*common_args, '--seeds=1')
   assert 'table 2: cell' not in proc.stderr
   assert json.load(open(path + '.json'))['rows'] == [row]
   # --report_only runs nothing and lists the cells that are missing.
-  proc = _run_process('reproduce.py', *common, '--seeds=2', '--report_only')
-  assert proc.returncode == 0, proc.stderr
+  proc = run(*common_args, '--seeds=2', '--report_only')
   assert 'table 2: cell' not in proc.stderr
   assert json.load(open(path + '.json'))['rows'] == [row]
   assert 'Not run yet (1 cells): relu L=3 seed=1.' in open(path + '.md').read()
   # Cells made with other settings are never mixed in.
-  proc = _run_process('reproduce.py', *common, '--seeds=2', '--steps=6')
+  proc = attempt(*common_args, '--seeds=2',
+                      '--steps=6')
   assert proc.returncode != 0
   assert 'holds cells made with other settings' in proc.stderr
   # Nothing finished: --report_only says so.
-  proc = _run_process('reproduce.py', *common, '--seeds=1', '--report_only',
-                      f'--output_dir={out}/empty')
+  proc = attempt(*common_args, '--seeds=1',
+                      '--report_only', f'--output_dir={out}/empty')
   assert proc.returncode != 0
   assert 'no finished cells in' in proc.stderr
   # Nothing to reuse on the first run: every evaluation was trained.
   assert row['reused_evaluations'] == []
   # A wider subset with the same settings takes the finished relu cell from
   # the relu-only file and runs the square19 one.
-  proc = _run_process('reproduce.py', *common, '--seeds=1',
-                      '--tasks=relu,square19')
-  assert proc.returncode == 0, proc.stderr[-3000:]
+  proc = run(*common_args, '--seeds=1',
+              '--tasks=relu,square19')
   assert 'cell relu L=3 seed=0 taken from' in proc.stderr
   assert 'table 2: cell 2/2, square19 L=3 seed=0' in proc.stderr
   wider = json.load(open(path + '_square19.json'))['rows']
@@ -194,14 +491,15 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   assert wider[1]['reused_evaluations'] == []
   # Other search settings, same evaluation: a new cell, whose forward and
   # reverse evaluations are read from the finished ones, not retrained.
-  _run('reproduce.py', *common, '--seeds=1', '--refine_steps=6')
+  run(*common_args, '--seeds=1', '--refine_steps=6')
   (other,) = json.load(open(os.path.join(
       out, 'table2_cpu_universal_refine6_relu.json')))['rows']
   assert {'forward', 'reverse'} <= set(other['reused_evaluations'])
   assert other['success']['forward'] == row['success']['forward']
   assert other['success']['reverse'] == row['success']['reverse']
   # --noreuse retrains them (and gets the same numbers).
-  _run('reproduce.py', *common, '--seeds=1', '--refine_steps=7', '--noreuse')
+  run(*common_args, '--seeds=1', '--refine_steps=7',
+       '--noreuse')
   (again,) = json.load(open(os.path.join(
       out, 'table2_cpu_universal_refine7_relu.json')))['rows']
   assert again['reused_evaluations'] == []

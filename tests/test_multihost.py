@@ -1,4 +1,4 @@
-"""Tests of lopro.multihost, the binaries' multi-host flags.
+"""Tests of experiments/multihost.py, the binaries' multi-host flags.
 
 A real 2-process run is tested in test_sharding.py.
 """
@@ -8,7 +8,7 @@ from absl.testing import flagsaver
 import jax
 import pytest
 
-from lopro import multihost
+from experiments import multihost
 
 FLAGS = flags.FLAGS
 
@@ -26,3 +26,11 @@ def test_coordinator_needs_process_count_and_id():
     FLAGS(['prog', '--coordinator_address=127.0.0.1:1', '--num_processes=2'])
     with pytest.raises(flags.ValidationError, match='--process_id'):
       multihost.initialize()
+
+
+def test_the_library_defines_no_flags():
+  import lopro  # pylint: disable=g-import-not-at-top
+  assert lopro.search_order  # every module of the library is imported
+  owners = [m for m in FLAGS.flags_by_module_dict()
+            if m.split('.')[0] == 'lopro']
+  assert not owners
