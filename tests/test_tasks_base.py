@@ -273,3 +273,32 @@ def test_a_shared_task_cannot_be_changed_through_its_mappings():
   # Still plain dicts to JSON and copies.
   assert json.loads(json.dumps(task.params)) == {'chain': [0, 1, 2, 3]}
   assert copy.deepcopy(task.params) == task.params
+
+
+def test_friendly_match_sets_free_slots_aside():
+  task = lopro.get_task('relu', length=5)
+  assert task.free_slots == (0,)
+  assert task.friendly_match([0, 1, 2, 3, 4]) == 'exact'
+  # Slot 0 (a copy of x_0) may go anywhere; nothing else may move.
+  for order in ([1, 0, 2, 3, 4], [1, 2, 3, 0, 4], [1, 2, 3, 4, 0]):
+    assert task.friendly_match(order) == 'equivalent'
+    assert task.is_friendly(order)
+  for order in ([0, 2, 1, 3, 4], [4, 3, 2, 1, 0], [1, 2, 0, 4, 3]):
+    assert task.friendly_match(order) == 'miss'
+    assert not task.is_friendly(order)
+  np.testing.assert_array_equal(task.canonical([1, 2, 0, 3, 4]), [1, 2, 3, 4])
+  with pytest.raises(ValueError, match='not a permutation'):
+    task.friendly_match([0, 0, 1, 2, 3])
+
+
+def test_a_task_without_a_friendly_order_matches_nothing():
+  task = base.Task(name='t', length=3, input_length=2, input_range=(0, 1),
+                   target_range=(0, 1), sample_fn=lambda key, n: None)
+  assert task.free_slots == () and task.friendly_match([0, 1, 2]) is None
+  with pytest.raises(ValueError, match="'t' has no known friendly order"):
+    task.is_friendly([0, 1, 2])
+  with pytest.raises(ValueError, match='free_slots must be distinct slots in '
+                     r'0..2, got \(3,\)'):
+    base.Task(name='t', length=3, input_length=2, input_range=(0, 1),
+              target_range=(0, 1), sample_fn=lambda key, n: None,
+              free_slots=(3,))

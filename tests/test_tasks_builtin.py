@@ -321,3 +321,16 @@ def test_parse_task_params():
   for bad in ('order_seed', 'order_seed=x', '=3', 'd=2.5'):
     with pytest.raises(ValueError, match=f'{bad!r} is not name=int'):
       tasks.parse_task_params([bad])
+
+
+@pytest.mark.parametrize('name, params, free', [
+    ('relu', {}, (0,)), ('square19', dict(chain=[2, 0, 1, 3]), (2,)),
+    ('mlp', {}, (0,)), ('planted', dict(order_seed=3), None),
+    ('index', {}, ()), ('prod', {}, ()), ('delay', {}, ())])
+def test_free_slots_of_the_builtin_tasks(name, params, free):
+  task = tasks.get_task(name, length=4, **params)
+  if free is None:  # a planted chain: its first slot
+    free = (int(task.friendly_order[0]),)
+  assert task.free_slots == free
+  moved = np.roll(task.friendly_order, -1)  # the first slot emitted last
+  assert task.friendly_match(moved) == ('equivalent' if free else 'miss')

@@ -202,3 +202,11 @@ def test_function_task_rejects_bad_examples(fn, overrides, match):
   kw.update(overrides)
   with pytest.raises(ValueError, match=match):
     lopro.function_task('f', fn, **kw)
+
+
+def test_a_chain_tasks_first_slot_is_free():
+  task = lopro.chain_task('addmod', lambda x, y: (x + y) % 10, 4,
+                          input_range=(0, 9), target_range=(0, 9),
+                          chain=[2, 0, 1, 3])
+  assert task.free_slots == (2,)
+  assert task.is_friendly([0, 1, 2, 3]) and not task.is_friendly([2, 1, 0, 3])

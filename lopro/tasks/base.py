@@ -82,6 +82,11 @@ class Task:
       'reverse', and 'friendly' when ``friendly_order`` is set.
     params: the JSON-serialisable arguments the task was built from
       (read-only).
+    free_slots: slots that may be emitted at any step without making the
+      task harder, so that an order is as friendly as ``friendly_order``
+      when the two agree once these slots are set aside (``is_friendly``).
+      In a chain task, ``chain[0]`` copies an input: every other target is
+      still one step from what is known wherever it goes.
   """
   name: str
   length: int
@@ -93,6 +98,7 @@ class Task:
   reference_orders: Mapping[str, np.ndarray] = dataclasses.field(
       default_factory=dict)
   params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  free_slots: tuple[int, ...] = ()
 
   def __post_init__(self):
     if not isinstance(self.name, str) or not self.name:
@@ -129,6 +135,11 @@ class Task:
     set_('reference_orders', ReadOnlyDict(
         {key: frozen_array(order) for key, order in refs.items()}))
     set_('params', ReadOnlyDict(self.params))
+    free = tuple(as_int('free_slots', slot) for slot in self.free_slots)
+    if len(set(free)) < len(free) or any(not 0 <= f < length for f in free):
+      raise ValueError(f'task {self.name!r}: free_slots must be distinct '
+                       f'slots in 0..{length - 1}, got {self.free_slots!r}')
+    set_('free_slots', free)
 
   @property
   def input_vocab(self) -> int:
@@ -137,6 +148,38 @@ class Task:
   @property
   def target_vocab(self) -> int:
     return self.target_range[1] - self.target_range[0] + 1
+
+  def canonical(self, order) -> np.ndarray:
+    """int64[L - F]: ``order`` without its ``free_slots``; orders with equal
+    canonical forms are equally friendly."""
+    order = check_order(order, self.length, 'order')
+    return order[~np.isin(order, self.free_slots)]
+
+  def friendly_match(self, order) -> str | None:
+    """'exact' (the friendly order), 'equivalent' (the same once
+    ``free_slots`` are set aside), 'miss', or None when no friendly order
+    is known."""
+    order = check_order(order, self.length, 'order')
+    if self.friendly_order is None:
+      return None
+    if np.array_equal(order, self.friendly_order):
+      return 'exact'
+    if np.array_equal(self.canonical(order),
+                      self.canonical(self.friendly_order)):
+      return 'equivalent'
+    return 'miss'
+
+  def is_friendly(self, order) -> bool:
+    """Whether ``order`` is the friendly order or equivalent to it.
+
+    Raises:
+      ValueError: the task has no known friendly order, or ``order`` is
+        not a permutation of 0..L-1.
+    """
+    match = self.friendly_match(order)
+    if match is None:
+      raise ValueError(f'task {self.name!r} has no known friendly order')
+    return match != 'miss'
 
   def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
     """Draws ``n`` examples: (inputs int32[n, Lx], targets int32[n, L])."""
@@ -321,7 +364,8 @@ def make_chain_task(name: str, length: int, step, chain: np.ndarray,
   return Task(name=name, length=length, input_length=length,
               input_range=input_range, target_range=target_range,
               sample_fn=sampler, friendly_order=chain,
-              params={'chain': chain.tolist(), **params})
+              params={'chain': chain.tolist(), **params},
+              free_slots=(int(chain[0]),))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
