@@ -505,3 +505,28 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   assert again['reused_evaluations'] == []
   assert again['success']['forward'] == row['success']['forward']
   assert again['success']['reverse'] == row['success']['reverse']
+
+
+def test_discovery_binary_reports_matches_and_resumes(tmp_path):
+  out = str(tmp_path)
+  args = ('--table=chains', '--num_chains=1', '--chain_length=4', '--seeds=1',
+          '--strategy=exhaustive', '--estimator=independent', '--steps=120',
+          f'--output_dir={out}')
+  first = _run('discovery.py', *args)
+  data = json.load(open(os.path.join(out, 'chains_L4_exhaustive_'
+                                     'independent.json')))
+  rows = {r['row']: r for r in data['rows']}
+  assert set(rows) == {'relu_chain5000', 'square19_chain5000'}
+  for row, cell in rows.items():
+    task = lopro.get_task(row.split('_')[0], 4, chain=np.random.default_rng(
+        5000).permutation(4).tolist())
+    assert cell['friendly'] == orders.order_to_string(task.friendly_order)
+    assert cell['match'] == task.friendly_match(
+        orders.order_from_string(cell['order']))
+    assert cell['num_profiled'] == 24  # all 4! orders
+  assert 'Found (exact + equivalent)' in first.stdout
+  # The same command reads both cells back and runs nothing.
+  again = _run('discovery.py', *args)
+  assert 'discovery cell' not in again.stderr
+  assert json.load(open(os.path.join(
+      out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']

@@ -1,0 +1,169 @@
+"""Discovery tables: does a search end on the friendly order, and how fast?
+
+One cell per (row, L, seed): ``lopro.search_order`` with the method the
+spec gives at that length (by default ``lopro.default_method``), and what
+it found by ``Task.friendly_match``: the friendly order itself ('exact'),
+an order the task proves as friendly ('equivalent', e.g. a chain task's
+input-copy slot emitted elsewhere) or a 'miss'. Each cell records the
+order-profiles and the wall time of its search.
+
+Rows:
+  * ``discovery``: relu, square19, cubic, sine, triangle, mlp, index d=2
+    and two planted chains (order_seed 13 and 17, which no test uses);
+  * ``chains``: relu and square19 along random chains (``chain=``) drawn
+    from seeds 5000.. (which no test uses).
+
+Cells are kept in ``<name>.cells.json`` after each one (``common.
+CellStore``), so the same command resumes and a table can be split over
+sessions; ``report_only`` writes the table from the finished cells.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from absl import logging
+from matplotlib import figure
+import numpy as np
+
+import lopro
+from experiments import methods
+from experiments.tables import common
+from lopro import orders
+
+DISCOVERY_ROWS = {
+    'relu': ('relu', {}), 'square19': ('square19', {}),
+    'cubic': ('cubic', {}), 'sine': ('sine', {}),
+    'triangle': ('triangle', {}), 'mlp': ('mlp', {}),
+    'index_d2': ('index', dict(d=2)),
+    'planted_13': ('planted', dict(order_seed=13)),
+    'planted_17': ('planted', dict(order_seed=17)),
+}
+# Chains of the 'chains' table come from np.random.default_rng(CHAIN_SEED +
+# i) for i = 0, 1, ...
+CHAIN_SEED = 5000
+MATCHES = ('exact', 'equivalent', 'miss')
+
+
+def chain_rows(tasks: list[str], num_chains: int, length: int
+               ) -> dict[str, tuple[str, dict[str, Any]]]:
+  """'<task>_chain<seed>' -> (task, {'chain': a random chain of length L})."""
+  return {f'{name}_chain{CHAIN_SEED + i}': (name, dict(
+      chain=np.random.default_rng(CHAIN_SEED + i).permutation(length)
+      .tolist())) for name in tasks for i in range(num_chains)}
+
+
+def run_cell(task: lopro.Task, seed: int, method: methods.Method
+             ) -> dict[str, Any]:
+  """Searches and returns the cell's record."""
+  start = time.perf_counter()
+  found = lopro.search_order(task, strategy=method.strategy,
+                             estimator=method.estimator, seed=seed)
+  return dict(order=orders.order_to_string(found.order),
+              match=task.friendly_match(found.order),
+              friendly=orders.order_to_string(task.friendly_order),
+              score=found.score, num_profiled=found.num_profiled,
+              local_optimum=found.local_optimum,
+              seconds=time.perf_counter() - start,
+              method=method.describe())
+
+
+def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
+          lengths: list[int], seeds: list[int],
+          method_at: Any, store: common.CellStore,
+          report_only: bool = False) -> common.Table:
+  """Runs (or reads) every cell and lays out the table.
+
+  Args:
+    name: the table's file stem.
+    rows: row name -> (task name, task parameters).
+    lengths: L of every row, in the order they run (length-major).
+    seeds: the seeds of every (row, L).
+    method_at: L -> ``methods.Method``.
+    store: where finished cells are kept.
+    report_only: run nothing; report the finished cells and list the rest.
+  """
+  done, pending = [], []
+  cells = [(row, length, seed) for length in lengths for row in rows
+           for seed in seeds]
+  for number, (row, length, seed) in enumerate(cells, 1):
+    key = f'{row} L={length} seed={seed}'
+    if (cell := store.get(key)) is not None:
+      done.append(cell)
+      continue
+    if report_only:
+      pending.append(key)
+      continue
+    task_name, params = rows[row]
+    task = lopro.get_task(task_name, length, **params)
+    logging.info('discovery cell %d/%d: %s', number, len(cells), key)
+    cell = dict(row=row, length=length, seed=seed,
+                **run_cell(task, seed, method_at(length)))
+    store.put(key, cell)
+    done.append(cell)
+    logging.info('discovery %s: %s (%s), %d order-profiles, %.0f s', key,
+                 cell['order'], cell['match'], cell['num_profiled'],
+                 cell['seconds'])
+  if not done:
+    raise common.TableError(f'no finished cells in {store.path}')
+  return common.Table(name=name, rows=done, lines=_lines(done, rows, pending),
+                      figure=_figure(done))
+
+
+def _lines(done: list[dict[str, Any]], rows: dict[str, Any],
+           pending: list[str]) -> list[str]:
+  lengths = sorted({c['length'] for c in done})
+  lines = ['Found (exact + equivalent) of the seeds run, per row and L; '
+           'exact in brackets:', '',
+           '| row | ' + ' | '.join(f'L={n}' for n in lengths) + ' |',
+           '|---|' + '---|' * len(lengths)]
+  for row in rows:
+    cells = []
+    for length in lengths:
+      mine = [c for c in done if c['row'] == row and c['length'] == length]
+      found = sum(c['match'] != 'miss' for c in mine)
+      exact = sum(c['match'] == 'exact' for c in mine)
+      cells.append(f'{found}/{len(mine)} ({exact})' if mine else '-')
+    lines.append(f'| {row} | ' + ' | '.join(cells) + ' |')
+  counts = {m: sum(c['match'] == m for c in done) for m in MATCHES}
+  lines += ['', f'All {len(done)} cells: {counts["exact"]} exact, '
+            f'{counts["equivalent"]} equivalent, {counts["miss"]} missed '
+            f'({100 * (len(done) - counts["miss"]) / len(done):.0f}% found).',
+            '', 'Search time per length (seconds, mean / max over cells) '
+            'and order-profiles (mean):', '',
+            '| L | cells | mean s | max s | order-profiles |',
+            '|---|---|---|---|---|']
+  for length in lengths:
+    mine = [c for c in done if c['length'] == length]
+    seconds = [c['seconds'] for c in mine]
+    lines.append(f'| {length} | {len(mine)} | {np.mean(seconds):.0f} | '
+                 f'{np.max(seconds):.0f} | '
+                 f'{np.mean([c["num_profiled"] for c in mine]):.0f} |')
+  methods_used = sorted({(c['length'], c['method']) for c in done})
+  lines += ['', 'Methods:', ''] + [f'- L={length}: {text}'
+                                   for length, text in methods_used]
+  misses = [c for c in done if c['match'] == 'miss']
+  if misses:
+    lines += ['', 'Misses:', ''] + [
+        f'- {c["row"]} L={c["length"]} seed {c["seed"]}: `{c["order"]}` '
+        f'(friendly `{c["friendly"]}`)' for c in misses]
+  if pending:
+    lines += ['', f'Not run yet ({len(pending)} cells): '
+              + '; '.join(pending) + '.']
+  return lines
+
+
+def _figure(done: list[dict[str, Any]]):
+  fig = figure.Figure(figsize=(6, 4))
+  ax = fig.subplots()
+  colours = dict(exact='C2', equivalent='C0', miss='C3')
+  for match in MATCHES:
+    mine = [c for c in done if c['match'] == match]
+    ax.scatter([c['length'] for c in mine], [c['seconds'] / 60 for c in mine],
+               c=colours[match], label=f'{match} ({len(mine)})', alpha=0.7)
+  ax.set_xlabel('target length L')
+  ax.set_ylabel('search wall time (min)')
+  ax.set_title('discovery from random init')
+  ax.legend()
+  return fig
