@@ -27,6 +27,14 @@ Other examples:
 refine rounds with one model per order; 25 minutes on 2 CPU cores, finds the
 friendly order.) The paper's method: --strategy=paper --estimator=mixture.
 
+Your own data instead of --task (``lopro.dataset_task``: one example per
+line, ``3 -1 4 # 3 2 6``, or .npz / .jsonl), written back in the discovered
+order (targets[order] on every line) when the search is done:
+  python experiments/discover.py --data=train.txt \
+      --write_reordered=train_reordered.txt --output_dir=/tmp/lopro_data
+--length, if given, must be the file's target length. A bad file stops the
+binary with one line naming the file and the line.
+
 Every device JAX sees profiles a share of each population. Several hosts
 (a TPU pod slice, GPU hosts) run the same command with --distributed or
 --coordinator_address/--num_processes/--process_id (experiments/multihost.py);
@@ -36,6 +44,7 @@ process 0 writes the results, each process keeps its own checkpoint.
 import os
 import sys
 import time
+from typing import NoReturn
 
 from absl import app
 from absl import flags
@@ -55,10 +64,20 @@ from lopro import results
 from lopro import search as search_lib
 from lopro import sharding
 from lopro import tasks
+from lopro.tasks import base as tasks_base
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
-_LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
+_DATA = flags.DEFINE_string(
+    'data', None, 'A dataset file to search on instead of --task (text '
+    '"3 -1 4 # 3 2 6" per line, .npz or .jsonl; lopro.dataset_task).')
+_WRITE_REORDERED = flags.DEFINE_string(
+    'write_reordered', None, 'With --data: after the search, write the '
+    'dataset here with every target in the discovered order, in the '
+    'format of --data.')
+_LENGTH = flags.DEFINE_integer(
+    'length', 8, 'Target length L (with --data: checked against the file '
+    'when given).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the search and profiles.')
 _PARAMS = flags.DEFINE_list('task_params', [],
                             'Task parameters as name=int, e.g. order_seed=5.')
@@ -112,14 +131,76 @@ def summary(result: lopro.SearchResult, task: lopro.Task, seed: int,
       command=command)
 
 
+def fail(error: Exception) -> NoReturn:
+  """Exits non-zero with the error's message as one line on stderr."""
+  print(str(error).replace('\n', ' '), file=sys.stderr)
+  sys.exit(1)
+
+
+def load_data(data: str, length_flag, task_flag, params_flag
+              ) -> tasks.Dataset:
+  """The dataset of --data; refuses --task and --task_params beside it.
+
+  Parsed before JAX starts, so a bad file stops the binary at once.
+
+  Raises:
+    app.UsageError: --task or --task_params given too.
+    ValueError: a bad file (its message names the file and the line).
+  """
+  if task_flag.present:
+    raise app.UsageError('--task and --data are mutually exclusive')
+  if params_flag.present:
+    raise app.UsageError('--task_params does not apply to --data')
+  return tasks.load_dataset(
+      data, length=length_flag.value if length_flag.present else None)
+
+
+def estimators_of(strategy, estimator) -> list:
+  """The method's estimator and every pipeline stage's (None dropped)."""
+  found = [estimator]
+  for stage, stage_estimator in getattr(strategy, 'stages', ()):
+    found += [stage_estimator] + estimators_of(stage, None)
+  return [e for e in found if e is not None]
+
+
+def check_batches(task: lopro.Task, method) -> None:
+  """Refuses a dataset whose training part is smaller than a batch.
+
+  Raises:
+    ValueError: naming the file.
+  """
+  for estimator in estimators_of(method.strategy, method.estimator):
+    train = getattr(estimator, 'train', None)
+    if train is not None:
+      tasks_base.check_batch_size(task, train.batch_size,
+                                  f'{type(estimator).__name__}.train.'
+                                  'batch_size')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   logging.set_verbosity(logging.INFO)
+  if _WRITE_REORDERED.value and not _DATA.value:
+    raise app.UsageError('--write_reordered needs --data')
+  dataset = None
+  if _DATA.value:
+    try:
+      dataset = load_data(_DATA.value, _LENGTH, _TASK, _PARAMS)
+    except ValueError as e:
+      fail(e)
   multihost.initialize()
-  task = lopro.get_task(_TASK.value, length=_LENGTH.value,
-                        **tasks.parse_task_params(_PARAMS.value))
+  if dataset is not None:
+    task = tasks.task_from_dataset(dataset)
+  else:
+    task = lopro.get_task(_TASK.value, length=_LENGTH.value,
+                          **tasks.parse_task_params(_PARAMS.value))
   method = methods.method_from_flags(_METHOD, task.length)
+  if dataset is not None:
+    try:
+      check_batches(task, method)
+    except ValueError as e:
+      fail(e)
   budget = method.max_profiles(task.length)
   out = _OUTPUT_DIR.value
   logging.info('search on %s L=%d: %s (at most %s order-profiles) on %s; '
@@ -131,6 +212,8 @@ def main(argv):
       checkpoint_dir=multihost.process_dir(os.path.join(out, 'checkpoint')),
       callback=StageLogger(budget))
   extra = summary(res, task, _SEED.value, ' '.join(sys.argv))
+  if _DATA.value:
+    extra.update(data=_DATA.value, reordered_data=_WRITE_REORDERED.value)
   if not sharding.is_main_process():
     return
   res.save(out, **extra)
@@ -151,6 +234,14 @@ def main(argv):
     print(verdict)
   print(f'{res.num_profiled} order-profiles in {res.wall_time:.0f}s; wrote '
         f'{out}/result.json, history.npz and search.png')
+  if _WRITE_REORDERED.value:
+    try:
+      lopro.write_reordered(_DATA.value, res.order, _WRITE_REORDERED.value)
+    except (ValueError, OSError) as e:
+      fail(e)
+    print(f'wrote {_WRITE_REORDERED.value}: {_DATA.value} with targets in '
+          'the discovered order (a prediction p maps back as '
+          'p[lopro.orders.invert_order(order)])')
 
 
 if __name__ == '__main__':

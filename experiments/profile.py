@@ -10,6 +10,11 @@ Example:
   python experiments/profile.py --task=relu --length=8 --num_orders=16 \
       --output_dir=/tmp/lopro_profile
 
+Your own data instead of --task (``lopro.dataset_task``: one example per
+line, ``3 -1 4 # 3 2 6``, or .npz / .jsonl):
+  python experiments/profile.py --data=train.txt --output_dir=/tmp/lopro_p
+A bad file stops the binary with one line naming the file and the line.
+
 The orders are sharded over every device JAX sees; several hosts run the
 same command with --distributed or --coordinator_address/--num_processes/
 --process_id (experiments/multihost.py), and process 0 writes the results.
@@ -17,6 +22,7 @@ same command with --distributed or --coordinator_address/--num_processes/
 
 import os
 import sys
+from typing import NoReturn
 
 from absl import app
 from absl import flags
@@ -33,10 +39,17 @@ import lopro
 from lopro import orders
 from lopro import results
 from lopro import sharding
+from lopro import tasks
+from lopro.tasks import base as tasks_base
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 _TASK = flags.DEFINE_enum('task', 'relu', list(lopro.task_names()), 'Task.')
-_LENGTH = flags.DEFINE_integer('length', 8, 'Target length L.')
+_DATA = flags.DEFINE_string(
+    'data', None, 'A dataset file to profile instead of --task (text '
+    '"3 -1 4 # 3 2 6" per line, .npz or .jsonl; lopro.dataset_task).')
+_LENGTH = flags.DEFINE_integer(
+    'length', 8, 'Target length L (with --data: checked against the file '
+    'when given).')
 _NUM_ORDERS = flags.DEFINE_integer(
     'num_orders', 16, 'Orders to profile: the reference orders, then random.')
 _STEPS = flags.DEFINE_integer('steps', lopro.TrainConfig().steps,
@@ -68,12 +81,35 @@ def candidate_orders(task: lopro.Task, num_orders: int,
   return perms[:num_orders], names
 
 
+def fail(error: Exception) -> NoReturn:
+  """Exits non-zero with the error's message as one line on stderr."""
+  print(str(error).replace('\n', ' '), file=sys.stderr)
+  sys.exit(1)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
+  dataset = None
+  if _DATA.value:
+    if _TASK.present:
+      raise app.UsageError('--task and --data are mutually exclusive')
+    try:  # before JAX starts: a bad file stops the binary at once
+      dataset = tasks.load_dataset(
+          _DATA.value, length=_LENGTH.value if _LENGTH.present else None)
+    except ValueError as e:
+      fail(e)
   multihost.initialize()
-  task = lopro.get_task(_TASK.value, length=_LENGTH.value)
   estimator = lopro.Independent(train=lopro.TrainConfig(steps=_STEPS.value))
+  if dataset is not None:
+    task = tasks.task_from_dataset(dataset)
+    try:
+      tasks_base.check_batch_size(task, estimator.train.batch_size,
+                                  'Independent.train.batch_size')
+    except ValueError as e:
+      fail(e)
+  else:
+    task = lopro.get_task(_TASK.value, length=_LENGTH.value)
   perms, names = candidate_orders(task, _NUM_ORDERS.value, _SEED.value)
   logging.info('profiling %d orders of %s (L=%d) on %s', len(perms),
                task.name, task.length, jax.devices())

@@ -36,10 +36,12 @@ from lopro.search import search_order
 from lopro.search import SearchResult
 from lopro.search import StageRecord
 from lopro.tasks import chain_task
+from lopro.tasks import dataset_task
 from lopro.tasks import function_task
 from lopro.tasks import get_task
 from lopro.tasks import Task
 from lopro.tasks import task_names
+from lopro.tasks import write_reordered
 from lopro.train import make_train
 from lopro.train import TrainConfig
 
@@ -59,6 +61,7 @@ __all__ = (
     'TrainConfig',
     'Universal',
     'chain_task',
+    'dataset_task',
     'default_method',
     'evaluate_grid',
     'evaluate_order',
@@ -72,4 +75,5 @@ __all__ = (
     'search_order',
     'strategies',
     'task_names',
+    'write_reordered',
 )

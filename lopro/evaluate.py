@@ -12,6 +12,10 @@ stream of the same seed (``Independent()``'s unless the config says
 otherwise), so it is disjoint from both, by construction and checked. Repeats
 inside the held-out set are dropped too. Targets are a function of the
 inputs in every built-in task, so disjoint inputs mean disjoint examples.
+A task with a fixed held-out set (``Task.heldout``, e.g. a dataset's
+held-out part, ``lopro.dataset_task``) is decoded on that set instead: its
+first ``num_heldout`` examples (all of them when it has fewer), disjoint by
+construction from the training part it never samples.
 
 ``evaluate_orders`` trains several orders at once (vmapped, common random
 numbers: the same init, data and held-out set for every order).
@@ -72,7 +76,8 @@ class EvalConfig:
     train: the evaluation model and its training (``CPU_TRAIN`` by default;
       ``EvalConfig.paper()`` has the paper's final model).
     num_heldout: N, held-out examples decoded (the paper's evaluation set
-      has 1,000).
+      has 1,000); fewer when a task's fixed held-out set (``Task.heldout``)
+      has fewer.
     decode_batch: held-out examples decoded at once (bounds memory).
     profile_steps, profile_batch_size: the profiling stream of the same
       seed (``Independent()``'s by default), whose inputs are excluded from
@@ -228,6 +233,10 @@ def heldout_set(task: tasks_lib.Task, config: EvalConfig,
                 seed: int) -> tuple[np.ndarray, np.ndarray]:
   """N distinct examples whose inputs no training or profiling step sees.
 
+  A task with a fixed held-out set (``task.heldout``) gives its first
+  ``config.num_heldout`` examples instead (fewer when the set has fewer),
+  the same for every seed.
+
   Returns:
     (inputs int32[N, Lx], targets int32[N, L]), targets in stored order.
 
@@ -235,6 +244,10 @@ def heldout_set(task: tasks_lib.Task, config: EvalConfig,
     ValueError: the task has too few examples outside the training streams
       (e.g. a small ``function_task`` pool that training covers).
   """
+  if task.heldout is not None:
+    inputs, targets = task.heldout
+    need = min(config.num_heldout, inputs.shape[0])
+    return np.array(inputs[:need]), np.array(targets[:need])
   seen = set(_row_keys(training_inputs(task, config, seed)))
   key = jax.random.fold_in(jax.random.key(seed), _HELDOUT_STREAM)
   need = config.num_heldout
@@ -382,7 +395,8 @@ def evaluate_grid(perms, task: str | tasks_lib.Task, *,
     ``results[s][o]``, an EvalResult per seed and order.
 
   Raises:
-    ValueError: bad perms, task, config or seeds; too few held-out examples.
+    ValueError: bad perms, task, config or seeds; too few held-out examples;
+      a task with fewer training examples than a batch (a small dataset).
   """
   start = time.perf_counter()
   config = EvalConfig() if config is None else config
@@ -396,6 +410,8 @@ def evaluate_grid(perms, task: str | tasks_lib.Task, *,
                      f'{seeds!r}')
   perms = orders_lib.validate_orders(perms)
   task = profile_lib.resolve_task(task, perms.shape[1])
+  tasks_lib.check_batch_size(task, config.train.batch_size,
+                             'EvalConfig.train.batch_size')
   sets = [heldout_set(task, config, int(s)) for s in seeds]
   inputs = np.stack([x for x, _ in sets])
   targets = np.stack([y for _, y in sets])

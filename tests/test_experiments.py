@@ -530,3 +530,90 @@ def test_discovery_binary_reports_matches_and_resumes(tmp_path):
   assert 'discovery cell' not in again.stderr
   assert json.load(open(os.path.join(
       out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']
+
+
+# --------------------------------------------------------------------------
+# Bring your own data: --data, --write_reordered and reorder.py.
+# --------------------------------------------------------------------------
+
+
+def _data_file(tmp_path, num_lines=24):
+  """A text dataset of 3-token running sums mod 5."""
+  x = np.random.default_rng(0).integers(0, 5, (num_lines, 3))
+  y = np.cumsum(x, axis=1) % 5
+  path = tmp_path / 'sums.txt'
+  path.write_text(''.join(' '.join(map(str, a)) + ' # '
+                          + ' '.join(map(str, b)) + '\n'
+                          for a, b in zip(x.tolist(), y.tolist())))
+  return str(path)
+
+
+def test_discover_binary_on_data_writes_it_reordered(tmp_path):
+  data = _data_file(tmp_path)
+  out, reordered = str(tmp_path / 'out'), str(tmp_path / 'reordered.txt')
+  proc = _run('discover.py', f'--data={data}', '--strategy=exhaustive',
+              '--steps=4', '--width=16', '--batch_size=8',
+              f'--write_reordered={reordered}', f'--output_dir={out}')
+  record = json.load(open(os.path.join(out, 'result.json')))
+  assert (record['task'], record['length']) == ('sums', 3)
+  assert record['num_profiled'] == 6  # 3! orders
+  assert record['friendly_order'] is None and record['found_friendly'] is None
+  assert record['data'] == data and record['reordered_data'] == reordered
+  params = record['task_params']
+  assert (params['examples'], params['train_examples']) == (24, 22)
+  assert params['path'] == data and params['format'] == 'text'
+  order = record['order']
+  assert sorted(order) == [0, 1, 2]
+  assert lopro.SearchResult.load(out).order.tolist() == order
+  before = lopro.tasks.load_dataset(data)
+  after = lopro.tasks.load_dataset(reordered)
+  np.testing.assert_array_equal(after.targets, before.targets[:, order])
+  np.testing.assert_array_equal(after.inputs, before.inputs)
+  assert f'wrote {reordered}' in proc.stdout
+
+
+def test_profile_and_reorder_binaries_on_data(tmp_path):
+  data = _data_file(tmp_path, num_lines=40)  # 36 training, a batch of 32
+  out = str(tmp_path / 'out')
+  _run('profile.py', f'--data={data}', '--num_orders=4', '--steps=4',
+       f'--output_dir={out}', '--length=3')
+  record = json.load(open(os.path.join(out, 'profile.json')))
+  assert np.array(record['perms']).shape == (4, 3)
+  assert record['names'] == {'0': 'forward', '1': 'reverse'}
+  assert record['task'] == 'sums' and record['length'] == 3
+  assert record['task_params']['path'] == data
+  reordered = str(tmp_path / 'reordered.txt')
+  proc = _run('reorder.py', f'--data={data}', '--order=2 0 1',
+              f'--output={reordered}')
+  assert 'wrote' in proc.stdout
+  before = lopro.tasks.load_dataset(data)
+  after = lopro.tasks.load_dataset(reordered)
+  np.testing.assert_array_equal(after.targets, before.targets[:, [2, 0, 1]])
+
+
+def test_data_binaries_refuse_bad_files_in_one_line(tmp_path):
+  good = _data_file(tmp_path, num_lines=12)
+  bad = tmp_path / 'bad.txt'
+  bad.write_text('1 2 # 3 4\n5 6 7 8\n')
+  out = f'--output_dir={tmp_path / "out"}'
+  cases = [
+      (('discover.py', f'--data={bad}', out),
+       f'{bad}:2: no "#" between inputs and targets'),
+      # 11 training examples, a batch of 32.
+      (('profile.py', f'--data={good}', out),
+       f'{good}: the training part has 11 examples, fewer than '
+       'Independent.train.batch_size=32'),
+      (('reorder.py', f'--data={good}', '--order=0 1',
+        f'--output={tmp_path / "x.txt"}'),
+       f'order is not a permutation of the 3 target slots of {good}'),
+  ]
+  for args, message in cases:
+    proc = _run_process(*args)
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(message), (
+        proc.stderr[-2000:])
+  assert not os.path.exists(tmp_path / 'x.txt')
+  proc = _run_process('discover.py', f'--data={good}', '--task=relu', out)
+  assert proc.returncode != 0
+  assert '--task and --data are mutually exclusive' in proc.stderr

@@ -138,6 +138,8 @@ class Halving:
       (finite scores of later rungs first, then by score; non-finite last)
       and loss_steps 1..S.
     """
+    tasks_lib.check_batch_size(task, self.train.batch_size,
+                               'Halving.train.batch_size')
     start = time.perf_counter()
     runtime = base.Runtime() if runtime is None else runtime
     mesh = runtime.resolved_mesh()

@@ -93,6 +93,8 @@ class Independent:
       A Profile with losses float32[O, T] (the mean over seeds), scores
       float32[O] (the mean of the seeds' scores) and loss_steps 1..T.
     """
+    tasks_lib.check_batch_size(task, self.train.batch_size,
+                               'Independent.train.batch_size')
     start = time.perf_counter()
     runtime = base.Runtime() if runtime is None else runtime
     mesh = runtime.resolved_mesh()

@@ -23,7 +23,9 @@ Choices where the paper is silent (PAPER.md §7, open question 5):
     model must infer the order from the prefix it has generated.
   * The held-out set is ``num_heldout`` fresh examples from their own key,
     the same for every order. It is not deduplicated against the training
-    stream: a short run does not memorise.
+    stream: a short run does not memorise. A task with a fixed held-out set
+    (``Task.heldout``, a dataset's held-out part) gives them instead, drawn
+    uniformly with replacement from that set with the same key.
   * Losses are read at ``num_checkpoints`` evenly spaced steps, so
     ``Profile.losses`` is float32[O, C] with ``Profile.loss_steps`` the
     steps; the default score with C = 4 is the last checkpoint, the paper's
@@ -346,9 +348,17 @@ def train_checkpoints(task: tasks_lib.Task, train: train_lib.TrainConfig,
 
 def heldout_examples(task: tasks_lib.Task, num_heldout: int, seed: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-  """The M held-out examples of a mixture profile: (int32[M, Lx], [M, L])."""
+  """The M held-out examples of a mixture profile: (int32[M, Lx], [M, L]).
+
+  Sampled from the task, or, when it has a fixed held-out set
+  (``task.heldout``), drawn from that set uniformly with replacement.
+  """
   heldout_key = jax.random.split(jax.random.key(seed), 4)[3]
-  inputs, targets = task.sample(heldout_key, num_heldout)
+  if task.heldout is not None:
+    inputs, targets = tasks_lib.draw_from_pool(heldout_key, num_heldout,
+                                               *task.heldout)
+  else:
+    inputs, targets = task.sample(heldout_key, num_heldout)
   return np.asarray(inputs, np.int32), np.asarray(targets, np.int32)
 
 

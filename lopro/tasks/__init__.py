@@ -2,7 +2,9 @@
 
 ``Task`` (``base.py``) is the type; ``get_task`` builds the built-in tasks
 (``builtin.py``); ``chain_task`` and ``function_task`` build a task from a
-user's plain Python function (``user.py``).
+user's plain Python function (``user.py``); ``dataset_task`` builds one from
+a dataset file and ``write_reordered`` writes that file back in an order
+(``data.py``).
 """
 
 from lopro.tasks.base import Task
@@ -20,6 +22,11 @@ from lopro.tasks.builtin import step_table
 from lopro.tasks.builtin import task_names
 from lopro.tasks.builtin import TASKS
 from lopro.tasks.builtin import triangle_task
+from lopro.tasks.data import Dataset
+from lopro.tasks.data import dataset_task
+from lopro.tasks.data import load_dataset
+from lopro.tasks.data import task_from_dataset
+from lopro.tasks.data import write_reordered
 from lopro.tasks.delay import delay_task
 from lopro.tasks.user import chain_task
 from lopro.tasks.user import function_task
@@ -30,4 +37,6 @@ __all__ = [
     'chain_task', 'function_task', 'step_table', 'relu_task', 'square19_task',
     'cubic_task', 'sine_task', 'triangle_task', 'mlp_task', 'planted_task',
     'index_task', 'prod_task', 'delay_task', 'MAX_TABLE_ENTRIES',
+    'Dataset', 'dataset_task', 'load_dataset', 'task_from_dataset',
+    'write_reordered',
 ]

@@ -4,7 +4,8 @@ A ``Task`` bundles a pure JAX sampler ``sample(key, n) -> (inputs, targets)``
 with the value ranges the model's vocabulary needs and the orders that are
 known to matter (``friendly_order``, ``reference_orders``). The built-in
 tasks live in ``builtin.py``, tasks built from a user's Python function in
-``user.py``; both make their samplers from the pieces here.
+``user.py``, tasks built from a dataset file in ``data.py``; they make their
+samplers from the pieces here.
 
 Every sampler draws its inputs with ``jax.random.randint`` (or from a fixed
 pool) and computes the targets with a pure function (table lookups,
@@ -87,6 +88,15 @@ class Task:
       when the two agree once these slots are set aside (``is_friendly``).
       In a chain task, ``chain[0]`` copies an input: every other target is
       still one step from what is known wherever it goes.
+    heldout: a fixed held-out set (inputs int32[N, Lx], targets int32[N, L],
+      read-only), or None. When set (a dataset's held-out part,
+      ``dataset_task``), evaluation decodes its first examples and the
+      mixture and universal estimators draw their held-out examples from
+      it; when None they sample the task.
+    num_train_examples: how many distinct examples ``sample_fn`` draws its
+      training batches from (a dataset's training part), or None for an
+      unbounded supply. Profiling and evaluation refuse a batch larger than
+      it (``check_batch_size``).
   """
   name: str
   length: int
@@ -99,6 +109,9 @@ class Task:
       default_factory=dict)
   params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   free_slots: tuple[int, ...] = ()
+  heldout: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(
+      default=None, repr=False)
+  num_train_examples: int | None = None
 
   def __post_init__(self):
     if not isinstance(self.name, str) or not self.name:
@@ -140,6 +153,45 @@ class Task:
       raise ValueError(f'task {self.name!r}: free_slots must be distinct '
                        f'slots in 0..{length - 1}, got {self.free_slots!r}')
     set_('free_slots', free)
+    if self.heldout is not None:
+      set_('heldout', self._check_heldout(self.heldout))
+    if self.num_train_examples is not None:
+      num_train = as_int('num_train_examples', self.num_train_examples)
+      if num_train < 1:
+        raise ValueError(f'task {self.name!r}: num_train_examples must be '
+                         f'>= 1 or None, got {num_train}')
+      set_('num_train_examples', num_train)
+
+  def _check_heldout(self, heldout) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) as read-only int32 arrays of the task's shapes."""
+    try:
+      inputs, targets = heldout
+    except (TypeError, ValueError):
+      raise ValueError(f'task {self.name!r}: heldout must be an (inputs, '
+                       f'targets) pair, got {type(heldout).__name__}'
+                       ) from None
+    pair = []
+    for what, array, width, (lo, hi) in (
+        ('inputs', inputs, self.input_length, self.input_range),
+        ('targets', targets, self.length, self.target_range)):
+      array = np.asarray(array)
+      if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f'task {self.name!r}: heldout {what} must be '
+                         f'integers, got dtype {array.dtype}')
+      if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != width:
+        raise ValueError(f'task {self.name!r}: heldout {what} must have '
+                         f'shape [N >= 1, {width}], got {array.shape}')
+      if array.min() < lo or array.max() > hi:
+        raise ValueError(f'task {self.name!r}: heldout {what} must lie in '
+                         f'{lo}..{hi}, got {array.min()}..{array.max()}')
+      array = np.array(array, dtype=np.int32)
+      array.setflags(write=False)
+      pair.append(array)
+    if pair[0].shape[0] != pair[1].shape[0]:
+      raise ValueError(f'task {self.name!r}: heldout inputs and targets '
+                       f'differ in examples: {pair[0].shape[0]} vs '
+                       f'{pair[1].shape[0]}')
+    return pair[0], pair[1]
 
   @property
   def input_vocab(self) -> int:
@@ -264,6 +316,28 @@ def check_order(order, length: int, what: str) -> np.ndarray:
   except ValueError as e:
     raise ValueError(f'{what} is not a permutation of 0..{length - 1}: '
                      f'{e}') from None
+
+
+def check_batch_size(task: Task, batch_size: int,
+                     what: str = 'batch_size') -> None:
+  """Raises ValueError when ``task`` has fewer training examples than a batch.
+
+  Only tasks with ``num_train_examples`` (a dataset) can fail; the message
+  names ``task.params['path']`` (a dataset's file) when there is one.
+
+  Args:
+    task: the task.
+    batch_size: examples per training step.
+    what: how the message names the batch size, e.g.
+      ``'Independent.train.batch_size'``.
+  """
+  num_train = task.num_train_examples
+  if num_train is not None and batch_size > num_train:
+    source = task.params.get('path') or f'task {task.name!r}'
+    raise ValueError(f'{source}: the training part has {num_train} '
+                     f'examples, fewer than {what}={batch_size}; use more '
+                     'examples, a smaller held-out fraction or a smaller '
+                     'batch')
 
 
 def check_length(name: str, length, minimum: int = 2) -> int:

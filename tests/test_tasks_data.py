@@ -1,0 +1,394 @@
+"""Tests of lopro/tasks/data.py: tasks from a dataset file, and writing it
+back in an order."""
+
+import json
+import os
+import re
+
+import jax
+import numpy as np
+import pytest
+
+import lopro
+from conftest import TINY_INDEPENDENT
+from conftest import TINY_TRAIN
+from lopro import evaluate
+from lopro import orders
+from lopro import strategies
+from lopro.estimators import mixture
+from lopro.tasks import data
+
+# A tiny evaluation: 4 steps, 6 held-out examples decoded.
+TINY_DATA_EVAL = lopro.EvalConfig(train=TINY_TRAIN, num_heldout=6,
+                                  decode_batch=4)
+
+
+def _write(tmp_path, name, content):
+  path = tmp_path / name
+  if isinstance(content, str):
+    content = content.encode('utf-8')
+  path.write_bytes(content)
+  return str(path)
+
+
+def _learnable_lines(num: int, seed: int = 0) -> list[str]:
+  """Lines 'x0 x1 x2 # y0 y1 y2' with y the running sum of x mod 5."""
+  x = np.random.default_rng(seed).integers(0, 5, (num, 3))
+  y = np.cumsum(x, axis=1) % 5
+  return [' '.join(map(str, a)) + ' # ' + ' '.join(map(str, b))
+          for a, b in zip(x.tolist(), y.tolist())]
+
+
+@pytest.fixture(scope='module')
+def tiny_task(tmp_path_factory):
+  """40 examples, L=3; the last 10 held out."""
+  path = tmp_path_factory.mktemp('data') / 'sums.txt'
+  path.write_text('\n'.join(_learnable_lines(40)) + '\n')
+  return lopro.dataset_task(str(path), heldout=0.25)
+
+
+# --------------------------------------------------------------------------
+# Reading.
+# --------------------------------------------------------------------------
+
+
+def test_text_reader_builds_sorted_vocabularies_and_pads_inputs(tmp_path):
+  path = _write(tmp_path, 'mixed.txt',
+                '\ufeff3 -1 10 # b a c\r\n'
+                '\n'
+                '  2   # c c a  \n'
+                '-1 x 3 2 # a b b')  # no newline at the end
+  ds = data.load_dataset(path)
+  assert ds.format == 'text' and ds.path == path
+  # Inputs: not all integers ('x'), so sorted as strings.
+  assert ds.input_vocab == ('-1', '10', '2', '3', 'x')
+  assert ds.target_vocab == ('a', 'b', 'c')
+  assert ds.pad_id == 5
+  ids = {t: i for i, t in enumerate(ds.input_vocab)}
+  np.testing.assert_array_equal(ds.inputs, [
+      [ids['3'], ids['-1'], ids['10'], 5],
+      [ids['2'], 5, 5, 5],
+      [ids['-1'], ids['x'], ids['3'], ids['2']]])
+  np.testing.assert_array_equal(ds.input_lengths, [3, 1, 4])
+  np.testing.assert_array_equal(ds.targets, [[1, 0, 2], [2, 2, 0], [0, 1, 1]])
+  np.testing.assert_array_equal(ds.lines, [1, 3, 4])  # the blank line skipped
+  assert ds.input_tokens(ds.inputs[:2]) == [['3', '-1', '10'], ['2']]
+  assert ds.target_tokens(ds.targets[0]).tolist() == ['b', 'a', 'c']
+
+
+def test_integer_vocabularies_sort_by_value(tmp_path):
+  path = _write(tmp_path, 'ints.txt', '10 -3 # 2 -10\n+4 003 # 3 10\n'
+                '3 -3 # -10 2\n')
+  ds = data.load_dataset(path)
+  assert ds.input_vocab == ('-3', '003', '3', '+4', '10')
+  assert ds.target_vocab == ('-10', '2', '3', '10')
+  task = lopro.dataset_task(path, heldout=0.3)
+  assert task.input_range == (0, 5) and task.input_vocab == 6  # with padding
+  assert task.target_range == (0, 3) and task.target_vocab == 4
+
+
+def test_the_three_formats_read_alike(tmp_path):
+  inputs = [[3, -1, 4], [1, 5, 9], [2, 6, 5]]
+  targets = [[3, 2, 6], [1, 6, 15], [2, 8, 13]]
+  text = ''.join(' '.join(map(str, x)) + ' # ' + ' '.join(map(str, y)) + '\n'
+                 for x, y in zip(inputs, targets))
+  jsonl = ''.join(json.dumps({'input': x, 'target': y, 'id': i}) + '\n'
+                  for i, (x, y) in enumerate(zip(inputs, targets)))
+  npz = tmp_path / 'd.npz'
+  np.savez(npz, inputs=np.array(inputs), targets=np.array(targets),
+           extra=np.arange(3))
+  npz_str = tmp_path / 'd_str.npz'
+  np.savez(npz_str, inputs=np.array(inputs).astype(str),
+           targets=np.array(targets).astype(str))
+  sets = [data.load_dataset(p) for p in (
+      _write(tmp_path, 'd.txt', text), _write(tmp_path, 'd.jsonl', jsonl),
+      str(npz), str(npz_str))]
+  assert [ds.format for ds in sets] == ['text', 'jsonl', 'npz', 'npz']
+  for ds in sets[1:]:
+    np.testing.assert_array_equal(ds.inputs, sets[0].inputs)
+    np.testing.assert_array_equal(ds.targets, sets[0].targets)
+    assert ds.input_vocab == sets[0].input_vocab
+    assert ds.target_vocab == sets[0].target_vocab
+  assert sets[0].target_vocab == ('1', '2', '3', '6', '8', '13', '15')
+
+
+def test_jsonl_tokens_may_be_strings_and_inputs_vary(tmp_path):
+  path = _write(tmp_path, 'd.jsonl',
+                '{"input": ["a", 1], "target": ["x", "y"]}\n\n'
+                '{"input": [], "target": ["y", "y"]}\n')
+  ds = data.load_dataset(path)
+  assert ds.input_vocab == ('1', 'a') and ds.target_vocab == ('x', 'y')
+  np.testing.assert_array_equal(ds.inputs, [[1, 0], [2, 2]])
+  np.testing.assert_array_equal(ds.lines, [1, 3])
+
+
+def test_split_sampling_and_task_fields(tmp_path):
+  lines = _learnable_lines(20, seed=1)
+  path = _write(tmp_path, 'split.txt', '\n'.join(lines) + '\n')
+  task = lopro.dataset_task(path, heldout=0.25, length=3)
+  ds = task.sample_fn.dataset
+  assert task.name == 'split' and task.length == 3 and task.input_length == 3
+  assert task.friendly_order is None and task.friendly_match([0, 1, 2]) is None
+  assert set(task.reference_orders) == {'forward', 'reverse'}
+  assert task.num_train_examples == 15 and not task.has_target_fn
+  # The held-out part is the last 5 examples, in file order.
+  np.testing.assert_array_equal(task.heldout[0], ds.inputs[15:])
+  np.testing.assert_array_equal(task.heldout[1], ds.targets[15:])
+  assert not task.heldout[0].flags.writeable
+  assert task.params == dict(
+      path=os.path.abspath(path), format='text', sha256=ds.sha256,
+      heldout=0.25, examples=20, train_examples=15, heldout_examples=5,
+      input_vocab=len(ds.input_vocab), target_vocab=len(ds.target_vocab))
+  json.dumps(dict(task.params))
+  # Sampling is a function of the key, and draws from the training part.
+  x, y = task.sample(jax.random.key(3), 12)
+  x2, y2 = task.sample(jax.random.key(3), 12)
+  np.testing.assert_array_equal(x, x2)
+  np.testing.assert_array_equal(y, y2)
+  train = {tuple(r) for r in np.concatenate([ds.inputs, ds.targets], 1)[:15]
+           .tolist()}
+  assert {tuple(r) for r in np.concatenate([x, y], 1).tolist()} <= train
+  # Rounding of the split: at least one held out.
+  assert lopro.dataset_task(path, heldout=0.01).num_train_examples == 19
+
+
+def test_evaluation_and_mixture_read_the_heldout_part(tiny_task):
+  hx, hy = tiny_task.heldout
+  x, y = evaluate.heldout_set(tiny_task, TINY_DATA_EVAL, 0)
+  np.testing.assert_array_equal(x, hx[:6])
+  np.testing.assert_array_equal(y, hy[:6])
+  x, y = evaluate.heldout_set(
+      tiny_task, lopro.EvalConfig(num_heldout=100), 0)
+  assert x.shape == (10, 3)  # the whole held-out part, when it is smaller
+  x, y = mixture.heldout_examples(tiny_task, 32, 0)
+  assert x.shape == (32, 3) and y.shape == (32, 3)
+  held = {tuple(r) for r in np.concatenate([hx, hy], 1).tolist()}
+  assert {tuple(r) for r in np.concatenate([x, y], 1).tolist()} <= held
+  x2, _ = mixture.heldout_examples(tiny_task, 32, 0)
+  np.testing.assert_array_equal(x, x2)
+
+
+# --------------------------------------------------------------------------
+# Bad files.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('name, content, where, match', [
+    ('no_sep.txt', '1 2 # 3 4\n5 6 # 7 8\n\n9 10 11 12\n', 4, 'no "#"'),
+    ('two_seps.txt', '1 # 2 # 3\n', 1, '2 "#" tokens'),
+    ('ragged.txt', '1 # 2 3 4\n5 # 6 7 8\n\n1 # 2 3\n', 4,
+     '2 target tokens, but line 1 has 3'),
+    ('short.txt', '\n1 2 # 3\n', 2, '1 target token; a task needs at least 2'),
+    ('empty_target.txt', '1 2 #\n', 1, '0 target tokens'),
+    ('latin1.txt', b'1 2 # 3 4\n5 \xe9 # 6 7\n', 2,
+     'not UTF-8 text (byte 0xe9 at column 3)'),
+    ('bad.jsonl', '{"input": [1], "target": [2, 3]}\n{"input": [1]\n', 2,
+     'invalid JSON'),
+    ('float.jsonl', '{"input": [1], "target": [2, 3.5]}\n', 1,
+     'target[1] is 3.5; tokens must be integers or strings'),
+    ('bool.jsonl', '{"input": [true], "target": [2, 3]}\n', 1,
+     'input[0] is true'),
+    ('keys.jsonl', '{"x": [1], "target": [2, 3]}\n', 1,
+     'expected an object with "input" and "target" lists'),
+    ('ragged.jsonl', '{"input": [1], "target": [2, 3]}\n'
+     '{"input": [1], "target": [2, 3, 4]}\n', 2, 'but line 1 has 2'),
+])
+def test_bad_files_name_the_file_and_line(tmp_path, name, content, where,
+                                          match):
+  path = _write(tmp_path, name, content)
+  with pytest.raises(ValueError, match=re.escape(f'{path}:{where}: ')
+                     + '.*' + re.escape(match)):
+    lopro.dataset_task(path)
+
+
+@pytest.mark.parametrize('name, content, match', [
+    ('empty.txt', '', 'no examples (the file is empty)'),
+    ('blank.txt', '\n  \n\n', 'no examples'),
+    ('constant.txt', '1 # 5 5\n2 # 5 5\n\n3 # 5 5\n',
+     "every target token (lines 1 to 4) is '5': one distinct target token, "
+     'nothing to learn'),
+    ('missing.txt', None, 'cannot read the dataset'),
+])
+def test_bad_whole_files_name_the_file(tmp_path, name, content, match):
+  path = (str(tmp_path / name) if content is None
+          else _write(tmp_path, name, content))
+  with pytest.raises(ValueError, match=re.escape(f'{path}: {match}')):
+    lopro.dataset_task(path)
+
+
+def test_bad_npz_files(tmp_path):
+  cases = [
+      (dict(inputs=np.zeros((2, 2), int)), "no 'targets' array"),
+      (dict(inputs=np.zeros((2, 2), int), targets=np.zeros((2, 2)) + 0.5),
+       'targets has dtype float64'),
+      (dict(inputs=np.zeros((2, 2), int), targets=np.arange(4)),
+       'targets must be 2-D'),
+      (dict(inputs=np.zeros((3, 2), int), targets=np.eye(2, dtype=int)),
+       'inputs has 3 rows but targets 2'),
+      (dict(inputs=np.zeros((2, 2), int), targets=np.ones((2, 2), int)),
+       'every target token (rows 1 to 2) is'),
+  ]
+  for i, (arrays, match) in enumerate(cases):
+    path = str(tmp_path / f'bad{i}.npz')
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=re.escape(path) + '.*'
+                       + re.escape(match)):
+      lopro.dataset_task(path)
+  path = str(tmp_path / 'objects.npz')
+  np.savez(path, inputs=np.array([[1], [2]]),
+           targets=np.array([[1, 'a'], [None, 2]], dtype=object))
+  with pytest.raises(ValueError, match=re.escape(path) + ': not a readable'):
+    lopro.dataset_task(path)
+  path = _write(tmp_path, 'garbage.npz', b'not a zip file')
+  with pytest.raises(ValueError, match=re.escape(path) + ': not a readable'):
+    lopro.dataset_task(path)
+
+
+def test_bad_arguments(tmp_path):
+  path = _write(tmp_path, 'ok.txt', '1 # 2 3\n4 # 3 2\n')
+  with pytest.raises(ValueError, match=re.escape(f'{path}:1: 2 target '
+                                                 'tokens, expected length=3')):
+    lopro.dataset_task(path, length=3)
+  for heldout in (0, 1, 1.5, -0.1, True, '0.1'):
+    with pytest.raises(ValueError, match='heldout must be a fraction'):
+      lopro.dataset_task(path, heldout=heldout)
+  with pytest.raises(ValueError, match='length must be an int >= 2'):
+    lopro.dataset_task(path, length=1)
+  one = _write(tmp_path, 'one.txt', '1 # 2 3\n')
+  with pytest.raises(ValueError, match=re.escape(
+      f'{one}: 1 example(s) leave none for training')):
+    lopro.dataset_task(one)
+
+
+# --------------------------------------------------------------------------
+# Writing back.
+# --------------------------------------------------------------------------
+
+
+def _reordered_sources(tmp_path):
+  inputs = [[3, -1, 4], [1, 5, 9], [2, 6, 5], [7, 1, 8]]
+  targets = [[3, 2, 6, 0], [1, 6, 15, 2], [2, 8, 13, 4], [7, 8, 16, 1]]
+  text = ('3 -1 4 # 3 2 6 0\n\n1 5 # 1 6 15 2\n2 6 5 # 2 8 13 4\n'
+          '7 1 8 # 7 8 16 1\n')
+  jsonl = ''.join(json.dumps({'input': x, 'target': y, 'id': i}) + '\n'
+                  for i, (x, y) in enumerate(zip(inputs, targets)))
+  npz = str(tmp_path / 'src.npz')
+  np.savez(npz, inputs=np.array(inputs), targets=np.array(targets),
+           extra=np.arange(4))
+  return {'txt': _write(tmp_path, 'src.txt', text),
+          'jsonl': _write(tmp_path, 'src.jsonl', jsonl), 'npz': npz}
+
+
+@pytest.mark.parametrize('ext', ['txt', 'jsonl', 'npz'])
+def test_write_reordered_round_trips(tmp_path, ext):
+  src = _reordered_sources(tmp_path)[ext]
+  dst = str(tmp_path / f'out.{ext}')
+  order = np.array([2, 0, 3, 1])
+  lopro.write_reordered(src, order, dst)
+  before, after = data.load_dataset(src), data.load_dataset(dst)
+  np.testing.assert_array_equal(after.inputs, before.inputs)
+  assert after.input_vocab == before.input_vocab
+  assert after.target_vocab == before.target_vocab
+  np.testing.assert_array_equal(after.targets, before.targets[:, order])
+  # A prediction for the output maps back with the inverse order.
+  np.testing.assert_array_equal(
+      after.targets[:, orders.invert_order(order)], before.targets)
+  if ext == 'txt':
+    assert open(dst).read().splitlines()[:3] == [
+        '3 -1 4 # 6 3 0 2', '', '1 5 # 15 1 2 6']
+  elif ext == 'jsonl':
+    first = json.loads(open(dst).readline())
+    assert first == {'input': [3, -1, 4], 'target': [6, 3, 0, 2], 'id': 0}
+  else:
+    with np.load(dst) as f:
+      np.testing.assert_array_equal(f['extra'], np.arange(4))
+  # Read back as a task: the targets permuted, nothing else.
+  task = lopro.dataset_task(dst, heldout=0.25)
+  np.testing.assert_array_equal(task.heldout[1], before.targets[3:, order])
+
+
+def test_write_reordered_never_half_writes(tmp_path):
+  sources = _reordered_sources(tmp_path)
+  dst = _write(tmp_path, 'out.txt', 'old contents\n')
+  bad = _write(tmp_path, 'bad.txt', '1 # 2 3\n4 5 6\n')
+  with pytest.raises(ValueError, match=re.escape(f'{bad}:2: no "#"')):
+    lopro.write_reordered(bad, [1, 0], dst)
+  with pytest.raises(ValueError, match='not a permutation of the 4 target '
+                     'slots'):
+    lopro.write_reordered(sources['txt'], [1, 0, 2], dst)
+  with pytest.raises(ValueError, match='not a permutation'):
+    lopro.write_reordered(sources['txt'], [0, 1, 2, 2], dst)
+  with pytest.raises(ValueError, match="the output must have the source's "
+                     'format'):
+    lopro.write_reordered(sources['txt'], [0, 1, 2, 3],
+                          str(tmp_path / 'out.jsonl'))
+  assert open(dst).read() == 'old contents\n'
+  assert not [n for n in os.listdir(tmp_path) if n.startswith('.tmp')]
+  # In place is fine: the source is read before it is replaced.
+  lopro.write_reordered(sources['txt'], [3, 2, 1, 0], sources['txt'])
+  assert open(sources['txt']).readline() == '3 -1 4 # 0 6 2 3\n'
+
+
+# --------------------------------------------------------------------------
+# Profiling, search and evaluation on a data task.
+# --------------------------------------------------------------------------
+
+
+def test_profile_search_and_evaluate_a_data_task(tiny_task):
+  perms = orders.all_orders(3)
+  prof = lopro.profile_orders(perms, tiny_task, estimator=TINY_INDEPENDENT)
+  assert prof.losses.shape == (6, TINY_TRAIN.steps)
+  assert np.isfinite(prof.scores).all()
+  # Common random numbers: an order alone scores as in the batch.
+  alone = lopro.profile_orders(perms[3:4], tiny_task,
+                               estimator=TINY_INDEPENDENT)
+  np.testing.assert_allclose(alone.scores[0], prof.scores[3], rtol=1e-5)
+  res = lopro.search_order(tiny_task, strategy=strategies.Exhaustive(),
+                           estimator=TINY_INDEPENDENT)
+  np.testing.assert_array_equal(res.order, perms[np.argmin(prof.scores)])
+  ev = lopro.evaluate_order(res.order, tiny_task, config=TINY_DATA_EVAL)
+  assert ev.num_heldout == 6 and 0.0 <= ev.success_rate <= 1.0
+  assert ev.position_accuracy.shape == (3,) and ev.task == 'sums'
+
+
+def test_a_batch_larger_than_the_training_part_is_refused(tiny_task):
+  # 30 training examples.
+  big = lopro.TrainConfig(steps=4, width=16, num_heads=2, batch_size=31)
+  path = re.escape(tiny_task.params['path'])
+  perms = orders.all_orders(3)[:2]
+  for estimator in (lopro.Independent(train=big),
+                    lopro.Halving(train=big, rungs=2)):
+    with pytest.raises(ValueError, match=path + ': the training part has 30 '
+                       'examples, fewer than .*batch_size=31'):
+      lopro.profile_orders(perms, tiny_task, estimator=estimator)
+  with pytest.raises(ValueError, match=path + '.*EvalConfig.train.batch_size'
+                     '=31'):
+    lopro.evaluate_order([0, 1, 2], tiny_task,
+                         config=lopro.EvalConfig(train=big, num_heldout=4))
+  # Any other caller (Mixture, Universal) meets the sampler's refusal.
+  for estimator in (lopro.Mixture(train=big, num_checkpoints=1,
+                                  num_heldout=8),
+                    lopro.Universal(train=big, num_heldout=8)):
+    with pytest.raises(ValueError, match=path + ': the training part has 30 '
+                       'examples, fewer than a batch of 31'):
+      lopro.profile_orders(perms, tiny_task, estimator=estimator)
+  with pytest.raises(ValueError, match=path + '.*fewer than a batch of 31'):
+    tiny_task.sample(jax.random.key(0), 31)
+  tiny_task.sample(jax.random.key(0), 30)
+
+
+def test_the_task_fields_are_checked():
+  with pytest.raises(ValueError, match='heldout targets must have shape'):
+    lopro.Task(name='t', length=2, input_length=1, input_range=(0, 3),
+               target_range=(0, 3), sample_fn=lambda k, n: None,
+               heldout=(np.zeros((2, 1), int), np.zeros((2, 3), int)))
+  with pytest.raises(ValueError, match='heldout inputs must lie in 0..3'):
+    lopro.Task(name='t', length=2, input_length=1, input_range=(0, 3),
+               target_range=(0, 3), sample_fn=lambda k, n: None,
+               heldout=(np.full((2, 1), 4), np.zeros((2, 2), int)))
+  with pytest.raises(ValueError, match='num_train_examples must be >= 1'):
+    lopro.Task(name='t', length=2, input_length=1, input_range=(0, 3),
+               target_range=(0, 3), sample_fn=lambda k, n: None,
+               num_train_examples=0)
+  task = lopro.get_task('relu', length=4)
+  assert task.heldout is None and task.num_train_examples is None
