@@ -303,3 +303,145 @@ def kendall_distance(a, b) -> int:
   # ties, the discordant pairs are (1 - tau) / 2 of all n(n-1)/2 pairs.
   tau = stats.kendalltau(invert_order(a), invert_order(b)).statistic
   return int(round((1.0 - tau) * a.size * (a.size - 1) / 4))
+
+
+def _dependency_graph(graph) -> tuple[tuple[int, ...], ...]:
+  """The graph of a task (``depends_on``) or the graph itself."""
+  depends_on = getattr(graph, 'depends_on', graph)
+  if depends_on is None:
+    raise ValueError(f'{getattr(graph, "name", graph)!r} states no '
+                     'dependency graph (Task.depends_on is None)')
+  return tuple(tuple(int(j) for j in parents) for parents in depends_on)
+
+
+def is_topological(order, graph) -> bool:
+  """Whether ``order`` emits every slot after the slots it depends on.
+
+  Args:
+    order: int[L].
+    graph: a Task with ``depends_on``, or ``depends_on`` itself (for every
+      slot, the slots it depends on).
+  """
+  depends_on = _dependency_graph(graph)
+  position = invert_order(validate_order(order, len(depends_on)))
+  return all(position[j] < position[i] for i, parents in enumerate(depends_on)
+             for j in parents)
+
+
+def is_acyclic(graph) -> bool:
+  """Whether a dependency graph has a topological sort (Kahn's algorithm)."""
+  depends_on = _dependency_graph(graph)
+  remaining = [set(parents) for parents in depends_on]
+  ready = [i for i, parents in enumerate(remaining) if not parents]
+  emitted = 0
+  while ready:
+    i = ready.pop()
+    emitted += 1
+    for c, parents in enumerate(remaining):
+      if i in parents:
+        parents.discard(i)
+        if not parents:
+          ready.append(c)
+  return emitted == len(depends_on)
+
+
+# Topological sorts are counted exactly (2^L subsets) up to this length.
+MAX_COUNT_LENGTH = 16
+
+
+def count_topological_sorts(graph) -> int:
+  """The number of topological sorts (linear extensions) of a dependency
+  graph, by dynamic programming over the sets of emitted slots
+  (L <= ``MAX_COUNT_LENGTH``)."""
+  depends_on = _dependency_graph(graph)
+  length = len(depends_on)
+  if length > MAX_COUNT_LENGTH:
+    raise ValueError(f'counting topological sorts is limited to L <= '
+                     f'{MAX_COUNT_LENGTH}, got {length}')
+  need = [sum(1 << j for j in parents) for parents in depends_on]
+  ways = [0] * (1 << length)
+  ways[0] = 1
+  for done in range(1 << length):
+    if ways[done]:
+      for i in range(length):
+        if not done >> i & 1 and need[i] & done == need[i]:
+          ways[done | 1 << i] += ways[done]
+  return ways[-1]
+
+
+def topological_sorts(graph, num: int, key: jax.Array | None = None
+                      ) -> np.ndarray:
+  """Valid generation orders of a dependency graph: all, or a sample.
+
+  When the graph has at most ``num`` topological sorts (counted exactly up
+  to L = ``MAX_COUNT_LENGTH``) they are all returned, in lexicographic order. Otherwise ``num``
+  distinct sorts are drawn: each by Kahn's algorithm with a uniformly random
+  choice among the slots whose dependencies are emitted (not uniform over
+  all sorts, but every sort can come out), from a numpy Generator seeded
+  from ``key`` (``jax.random.key(0)`` if None).
+
+  Args:
+    graph: a Task with ``depends_on``, or ``depends_on`` itself.
+    num: N, the most orders wanted.
+    key: PRNG key of the sample.
+
+  Returns:
+    int64[N', L] distinct topological sorts, N' <= N; N' = 0 when the graph
+    has a cycle.
+
+  Raises:
+    ValueError: a task without a dependency graph, or ``num`` < 1.
+  """
+  depends_on = _dependency_graph(graph)
+  length = len(depends_on)
+  if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or (
+      num < 1):
+    raise ValueError(f'num must be an int >= 1, got {num!r}')
+  children = [[] for _ in range(length)]
+  for i, parents in enumerate(depends_on):
+    for j in parents:
+      children[j].append(i)
+  indegree = [len(set(parents)) for parents in depends_on]
+
+  def extend(prefix, indegree, out):
+    if len(out) >= num + 1:
+      return
+    if len(prefix) == length:
+      out.append(list(prefix))
+      return
+    for i in range(length):
+      if indegree[i] == 0 and i not in prefix:
+        for c in children[i]:
+          indegree[c] -= 1
+        prefix.append(i)
+        extend(prefix, indegree, out)
+        prefix.pop()
+        for c in children[i]:
+          indegree[c] += 1
+
+  if not is_acyclic(depends_on):
+    return np.zeros((0, length), np.int64)
+  if (length <= MAX_COUNT_LENGTH
+      and count_topological_sorts(depends_on) <= num):
+    found: list[list[int]] = []
+    extend([], list(indegree), found)
+    return np.asarray(found, np.int64).reshape(-1, length)
+  key = jax.random.key(0) if key is None else key
+  rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+  seen, out = set(), []
+  for _ in range(20 * num):
+    remaining, order = list(indegree), []
+    ready = [i for i in range(length) if remaining[i] == 0]
+    while ready:
+      i = ready.pop(int(rng.integers(len(ready))))
+      order.append(i)
+      for c in children[i]:
+        remaining[c] -= 1
+        if remaining[c] == 0:
+          ready.append(c)
+    if tuple(order) not in seen:
+      seen.add(tuple(order))
+      out.append(order)
+      if len(out) == num:
+        break
+  return np.asarray(out, np.int64).reshape(-1, length)

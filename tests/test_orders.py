@@ -387,3 +387,40 @@ def test_kendall_distance_rejects_non_permutations():
     orders.kendall_distance([0, 1, 1], [0, 1, 2])
   with pytest.raises(ValueError, match='integer dtype'):
     orders.kendall_distance([0.0, 1.0], [0, 1])
+
+
+# A diamond: 0 -> {1, 2} -> 3, and 4 free.
+DIAMOND = ((), (0,), (0,), (1, 2), ())
+
+
+def test_topological_sorts_are_enumerated_when_few():
+  assert orders.count_topological_sorts(DIAMOND) == 10
+  every = orders.topological_sorts(DIAMOND, 10)
+  assert every.shape == (10, 5) and len({tuple(r) for r in every.tolist()}) == 10
+  assert all(orders.is_topological(row, DIAMOND) for row in every)
+  # Brute force: exactly these 10 of the 120 orders are valid.
+  valid = [tuple(p) for p in orders.all_orders(5).tolist()
+           if orders.is_topological(p, DIAMOND)]
+  assert sorted(valid) == sorted(tuple(r) for r in every.tolist())
+  assert not orders.is_topological([1, 0, 2, 3, 4], DIAMOND)
+
+
+def test_topological_sorts_are_sampled_when_many():
+  free = ((),) * 9  # 9! sorts
+  sample = orders.topological_sorts(free, 50, key=jax.random.key(3))
+  assert sample.shape == (50, 9) and len({tuple(r) for r in sample.tolist()}
+                                         ) == 50
+  again = orders.topological_sorts(free, 50, key=jax.random.key(3))
+  np.testing.assert_array_equal(sample, again)  # a function of the key
+  chain = tuple(((i - 1,) if i else ()) for i in range(30))  # L > 16
+  np.testing.assert_array_equal(orders.topological_sorts(chain, 5),
+                                np.arange(30)[None])
+
+
+def test_a_cycle_has_no_topological_sort():
+  cycle = ((2,), (0,), (1,))
+  assert not orders.is_acyclic(cycle) and orders.is_acyclic(DIAMOND)
+  assert orders.topological_sorts(cycle, 4).shape == (0, 3)
+  assert orders.count_topological_sorts(cycle) == 0
+  with pytest.raises(ValueError, match='num must be an int >= 1'):
+    orders.topological_sorts(DIAMOND, 0)

@@ -302,3 +302,17 @@ def test_a_task_without_a_friendly_order_matches_nothing():
     base.Task(name='t', length=3, input_length=2, input_range=(0, 1),
               target_range=(0, 1), sample_fn=lambda key, n: None,
               free_slots=(3,))
+
+
+def test_depends_on_is_checked():
+  def make(depends_on):
+    return base.Task(name='t', length=3, input_length=2, input_range=(0, 1),
+                     target_range=(0, 1), sample_fn=lambda key, n: None,
+                     depends_on=depends_on)
+  assert make([[], [0], [0, 1]]).depends_on == ((), (0,), (0, 1))
+  with pytest.raises(ValueError, match='depends_on must have 3 entries'):
+    make([[], [0]])
+  with pytest.raises(ValueError, match='depends_on must have 3 entries'):
+    make([[], [1], []])  # a slot depending on itself
+  with pytest.raises(ValueError, match='depends_on has a cycle'):
+    make([[2], [0], [1]])

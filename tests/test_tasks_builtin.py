@@ -334,3 +334,17 @@ def test_free_slots_of_the_builtin_tasks(name, params, free):
   assert task.free_slots == free
   moved = np.roll(task.friendly_order, -1)  # the first slot emitted last
   assert task.friendly_match(moved) == ('equivalent' if free else 'miss')
+
+
+def test_dependency_graphs_of_the_builtin_tasks():
+  relu = tasks.get_task('relu', 4, chain=[2, 0, 3, 1])
+  assert relu.depends_on == ((2,), (3,), (), (0,))
+  assert orders.topological_sorts(relu, 5).tolist() == [[2, 0, 3, 1]]
+  index = tasks.get_task('index', 5, d=2)
+  assert index.depends_on == ((), (0,), (0, 1), (1, 2), (2, 3))
+  delay = tasks.get_task('delay', 6)  # m=2, n=3
+  # s0_t <- s0_{t-1}, s1_{t-2}; s1_t <- s1_{t-1}, s0_{t-1}
+  assert delay.depends_on == ((), (0,), (1, 3), (), (3, 0), (4, 1))
+  assert orders.is_topological(delay.friendly_order, delay)
+  assert not orders.is_topological(orders.identity(6), delay)
+  assert tasks.get_task('prod', 4).depends_on is None

@@ -88,6 +88,11 @@ class Task:
       when the two agree once these slots are set aside (``is_friendly``).
       In a chain task, ``chain[0]`` copies an input: every other target is
       still one step from what is known wherever it goes.
+    depends_on: the dependency graph of the targets, or None when the task
+      does not state one: ``depends_on[i]`` lists the target slots y_i is
+      computed from (a chain task's slot ``chain[k]`` depends on
+      ``chain[k-1]``). An order that emits every slot after the slots it
+      depends on is a topological sort (``orders.topological_sorts``).
     heldout: a fixed held-out set (inputs int32[N, Lx], targets int32[N, L],
       read-only), or None. When set (a dataset's held-out part,
       ``dataset_task``), evaluation decodes its first examples and the
@@ -112,6 +117,7 @@ class Task:
   heldout: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(
       default=None, repr=False)
   num_train_examples: int | None = None
+  depends_on: tuple[tuple[int, ...], ...] | None = None
 
   def __post_init__(self):
     if not isinstance(self.name, str) or not self.name:
@@ -153,6 +159,9 @@ class Task:
       raise ValueError(f'task {self.name!r}: free_slots must be distinct '
                        f'slots in 0..{length - 1}, got {self.free_slots!r}')
     set_('free_slots', free)
+    if self.depends_on is not None:
+      set_('depends_on', check_dependencies(self.name, self.depends_on,
+                                            length))
     if self.heldout is not None:
       set_('heldout', self._check_heldout(self.heldout))
     if self.num_train_examples is not None:
@@ -340,6 +349,25 @@ def check_batch_size(task: Task, batch_size: int,
                      'batch')
 
 
+def check_dependencies(name: str, depends_on, length: int
+                       ) -> tuple[tuple[int, ...], ...]:
+  """``depends_on`` as L tuples of slots, checked to be an acyclic graph."""
+  try:
+    graph = tuple(tuple(as_int(f'depends_on[{i}]', j) for j in parents)
+                  for i, parents in enumerate(depends_on))
+  except TypeError:
+    raise ValueError(f'task {name!r}: depends_on must list, for every slot, '
+                     f'the slots it depends on; got {depends_on!r}') from None
+  if len(graph) != length or any(not 0 <= j < length or j == i
+                                 for i, parents in enumerate(graph)
+                                 for j in parents):
+    raise ValueError(f'task {name!r}: depends_on must have {length} entries '
+                     f'of other slots in 0..{length - 1}, got {depends_on!r}')
+  if not orders.is_acyclic(graph):
+    raise ValueError(f'task {name!r}: depends_on has a cycle: {graph!r}')
+  return graph
+
+
 def check_length(name: str, length, minimum: int = 2) -> int:
   length = as_int(f'task {name!r} length', length)
   if length < minimum:
@@ -435,11 +463,14 @@ def make_chain_task(name: str, length: int, step, chain: np.ndarray,
   targets = functools.partial(chain_targets, step, chain=chain)
   sampler = UniformSampler(length, input_range,
                            lambda inputs: targets(inputs.astype(jnp.int32)))
+  depends_on = [()] * length
+  for previous, slot in zip(chain[:-1], chain[1:]):
+    depends_on[slot] = (int(previous),)
   return Task(name=name, length=length, input_length=length,
               input_range=input_range, target_range=target_range,
               sample_fn=sampler, friendly_order=chain,
               params={'chain': chain.tolist(), **params},
-              free_slots=(int(chain[0]),))
+              free_slots=(int(chain[0]),), depends_on=tuple(depends_on))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -247,7 +247,9 @@ def index_task(length: int = 8, *, d: int = 2) -> Task:
   return Task(name='index', length=length, input_length=length,
               input_range=rng, target_range=rng,
               sample_fn=UniformSampler(length, rng, targets),
-              friendly_order=orders.identity(length), params={'d': d})
+              friendly_order=orders.identity(length), params={'d': d},
+              depends_on=tuple(tuple(range(max(0, i - d), i))
+                               for i in range(length)))
 
 
 def prod_task(length: int = 8) -> Task:

@@ -121,7 +121,11 @@ def delay_task(length: int = 8, *, parents=None) -> Task:
               reference_orders={'time_major': time_major,
                                 'variable_major': orders.identity(length)},
               params={'parents': [[list(p) for p in pairs]
-                                  for pairs in parents]})
+                                  for pairs in parents]},
+              depends_on=tuple(
+                  tuple(j * n + t - delay for j, delay in parents[k]
+                        if t - delay >= 0)
+                  for k in range(m) for t in range(n)))
 
 
 def _c19_jnp(r):
