@@ -229,10 +229,9 @@ DISCOVER = [
 
         Runtime: any. On a CPU the notebook picks a tiny problem (L=5, a
         depth-2 global stage, 60-step profiles, a 1-layer evaluation model;
-        about a minute on 2 cores); on a GPU or TPU the library defaults
-        (L=8, `lopro.default_method(8)`: `Hierarchical()` scored by
-        `Independent()` with 300-step profiles; a 2-layer evaluation model
-        trained 3,000 steps; a few minutes).
+        about a minute on 2 cores); on a GPU or TPU full size (L=8,
+        `Hierarchical()` scored by `Independent()` with 300-step profiles; a
+        2-layer evaluation model trained 3,000 steps; a few minutes).
         '''),
     INSTALL,
     code('''
@@ -263,11 +262,13 @@ DISCOVER = [
               # one batch size for both streams saves a compile.
               profile_steps=PROFILE.steps,
               profile_batch_size=PROFILE.batch_size)
-        else:  # the library defaults
+        else:  # full size: the library's defaults of each part
           L = 8
-          # What lopro.search_order(task) runs at this length: Hierarchical()
-          # scored by Independent() (300-step profiles).
-          STRATEGY, ESTIMATOR = lopro.default_method(L)
+          # lopro.search_order(task) alone would run lopro.default_method(L)
+          # (a universal model, then one model per order); this notebook
+          # shows the hierarchical search with one model per order.
+          STRATEGY = lopro.strategies.Hierarchical()
+          ESTIMATOR = lopro.Independent()  # 300-step profiles
           EVAL = lopro.EvalConfig()
         task = lopro.get_task('relu', length=L)
         print('JAX', jax.__version__, 'on', jax.devices())
@@ -286,14 +287,22 @@ DISCOVER = [
         not profiled again (`Independent()` scores are reusable).
         '''),
     code('''
+        from tqdm.auto import tqdm
+
+        # A live bar over the whole search: orders profiled of at most the
+        # strategy's budget (reused scores make it finish early).
+        bar = tqdm(total=STRATEGY.max_profiles(L), unit='order')
+
         def report(record):
           new = len(record.candidates) - record.num_reused
-          print(f'{record.name:26s} {len(record.candidates):4d} orders '
-                f'({new:3d} new)  best score {record.best_score:.4f}  '
-                f'{record.seconds:5.1f} s')
+          bar.update(new)
+          bar.write(f'{record.name:26s} {len(record.candidates):4d} orders '
+                    f'({new:3d} new)  best score {record.best_score:.4f}  '
+                    f'{record.seconds:5.1f} s')
 
         res = lopro.search_order(task, strategy=STRATEGY, estimator=ESTIMATOR,
                                  seed=0, callback=report)
+        bar.close()
         print('\\ndiscovered order:', orders.order_to_string(res.order))
         print('friendly order:  ', orders.order_to_string(task.friendly_order))
         print(f'{res.num_profiled} orders profiled in {res.wall_time:.0f} s; '

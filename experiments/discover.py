@@ -3,15 +3,15 @@ r"""Discovers a learning-friendly generation order for a task (the main job).
 Runs a search (``lopro.search_order``): by default ``lopro.default_method(L)``,
 the best method we have measured at that length, or the strategy and
 estimator the flags name (``experiments/methods.py``). Logs each profiling
-run with an ETA, and writes into --output_dir ``result.json`` (order, score,
+run and shows a progress bar with an ETA over the whole search (a resumed
+search says so), and writes into --output_dir ``result.json`` (order, score,
 num_profiled, wall time, the strategy and estimator, the task, the command),
 ``history.npz`` (every profiling run; ``lopro.SearchResult.load``) and
 ``search.png``. The search checkpoints in ``<output_dir>/checkpoint`` after
 every profiling run: rerun the same command to resume.
 
-With only --output_dir it runs a real discovery on relu, L=8 (about 13
-minutes on a 2-core CPU) with the default method (the paper's search plus
-insertion rounds from 3 starts, one model per order):
+With only --output_dir it runs a real discovery on relu, L=8 (1-2 minutes
+on a 2-core CPU) with the default method (``lopro.default_method(8)``):
   python experiments/discover.py --output_dir=/tmp/lopro
 
 Other examples:
@@ -43,7 +43,6 @@ process 0 writes the results, each process keeps its own checkpoint.
 
 import os
 import sys
-import time
 from typing import NoReturn
 
 from absl import app
@@ -58,6 +57,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from experiments import methods
 from experiments import multihost
+from experiments import progress
 import lopro
 from lopro import orders
 from lopro import results
@@ -86,34 +86,6 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
 
-class StageLogger:
-  """Logs the rate and an ETA for the whole search after every profiling run
-  (the driver logs the run itself).
-
-  The ETA is an upper bound: the orders the strategy may still profile
-  (``budget``, its ``max_profiles(L)``; score reuse spends less) at the rate
-  so far. Without a budget it logs the rate alone.
-  """
-
-  def __init__(self, budget: int | None):
-    self.budget = budget
-    self.done = 0
-    self.start = time.perf_counter()
-
-  def __call__(self, record: lopro.StageRecord) -> None:
-    self.done += len(record.candidates) - record.num_reused
-    elapsed = time.perf_counter() - self.start
-    rate = self.done / max(elapsed, 1e-9)
-    if self.budget is None:
-      logging.info('%s: %.2f orders/s, %d profiled', record.name, rate,
-                   self.done)
-      return
-    left = max(self.budget - self.done, 0)
-    logging.info('%s: %.2f orders/s, %d/<=%d profiled, ETA <=%.0fs',
-                 record.name, rate, self.done, self.budget,
-                 left / max(rate, 1e-9))
-
-
 def summary(result: lopro.SearchResult, task: lopro.Task, seed: int,
             command: str) -> dict:
   """The fields ``result.json`` holds besides the result's own."""
@@ -124,6 +96,7 @@ def summary(result: lopro.SearchResult, task: lopro.Task, seed: int,
       friendly_order=None if friendly is None else friendly.tolist(),
       found_friendly=(None if friendly is None
                       else bool(np.array_equal(result.order, friendly))),
+      friendly_match=task.friendly_match(result.order),
       kendall_to_friendly=(None if friendly is None else
                            orders.kendall_distance(result.order, friendly)),
       seed=seed, device=str(jax.devices()[0].device_kind),
@@ -206,11 +179,12 @@ def main(argv):
   logging.info('search on %s L=%d: %s (at most %s order-profiles) on %s; '
                'checkpoints in %s/checkpoint', task.name, task.length,
                method.describe(), budget, jax.devices(), out)
-  res = lopro.search_order(
-      task, strategy=method.strategy, estimator=method.estimator,
-      seed=_SEED.value,
-      checkpoint_dir=multihost.process_dir(os.path.join(out, 'checkpoint')),
-      callback=StageLogger(budget))
+  with progress.SearchBar(budget, desc=f'{task.name} L={task.length}',
+                          disable=not sharding.is_main_process()) as bar:
+    res = lopro.search_order(
+        task, strategy=method.strategy, estimator=method.estimator,
+        seed=_SEED.value, checkpoint_dir=multihost.process_dir(
+            os.path.join(out, 'checkpoint')), callback=bar)
   extra = summary(res, task, _SEED.value, ' '.join(sys.argv))
   if _DATA.value:
     extra.update(data=_DATA.value, reordered_data=_WRITE_REORDERED.value)
@@ -226,11 +200,18 @@ def main(argv):
 
   print(f'discovered order: {extra["order_string"]}  (score {res.score:.4f})')
   if friendly is not None:
-    verdict = ('= the friendly order' if extra['found_friendly'] else
-               f'!= the friendly order {orders.order_to_string(friendly)} '
-               f'(Kendall distance {extra["kendall_to_friendly"]}'
-               + (', a local optimum of the search neighbourhood'
-                  if res.local_optimum else '') + ')')
+    match = extra['friendly_match']
+    if match == 'exact':
+      verdict = '= the friendly order'
+    elif match == 'equivalent':
+      verdict = (f'equivalent to the friendly order '
+                 f'{orders.order_to_string(friendly)} (it moves only slots '
+                 f'that may go anywhere: {list(task.free_slots)})')
+    else:
+      verdict = (f'!= the friendly order {orders.order_to_string(friendly)} '
+                 f'(Kendall distance {extra["kendall_to_friendly"]}'
+                 + (', a local optimum of the search neighbourhood'
+                    if res.local_optimum else '') + ')')
     print(verdict)
   print(f'{res.num_profiled} order-profiles in {res.wall_time:.0f}s; wrote '
         f'{out}/result.json, history.npz and search.png')

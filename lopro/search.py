@@ -51,39 +51,67 @@ STATE_FILE = 'search_state.json'
 _STATE_VERSION = 2
 
 
-def default_method(length: int) -> tuple[Any, Any]:
+def _initial(init: Any) -> Any:
+  """A Hierarchical initial population from 'random', 'structured', None or
+  an init object."""
+  if init is None or init == 'random':
+    return hierarchical.RandomInit()
+  if init == 'structured':
+    return hierarchical.StructuredInit()
+  if isinstance(init, (hierarchical.RandomInit, hierarchical.StructuredInit)):
+    return init
+  raise ValueError(f"init must be 'random', 'structured', RandomInit() or "
+                   f'StructuredInit(), got {init!r}')
+
+
+def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   """(strategy, estimator): the best method we have measured at length L.
 
-    L      strategy (estimator)
-    <= 8   Hierarchical() (Independent())                                [1]
-    9-10   Hierarchical() (Universal()), then Insertion(rounds=6,        [2]
-           name='refine') (Independent(1,000 steps, num_seeds=2))
-    >= 11  the same with 300-step refine profiles                        [3]
+  Every length runs ``Hierarchical()`` (the paper's global-local search
+  plus insertion moves from 3 starts) scored by one ``Universal()`` model,
+  trained once on random orders, then insertion moves from its result
+  scored one model per order (a ``Pipeline``):
 
-  [1] L=8, seed 0, 2 CPU cores: the friendly order of relu, square19 and
-      two planted chains in 8-9 min each (``results/discover_cpu``). On the
-      replayed landscapes of all 8! orders it ends on the best order in
-      136/140 runs, the paper's search in 26/140
-      (``results/search_study_L8.md``).
-  [2] Table 2 at L=6-10: 53 of 54 cells within 5 points of the friendly
-      order's success (``results/table2_cpu_universal_refine1000.md``); one
-      model per order would cost hours at L >= 9.
-  [3] relu L=13: the friendly order in 25 min (``results/discover_cpu``); a
-      1,000-step refine round would take about 20 min there.
+    L        universal steps   max_block_perms   refine (Independent)
+    <= 13    3,000             5,040             6 rounds, 300 steps
+    14-24    6,000             720               6 rounds, 300 steps
+    >= 25    12,000            120               none; insertion rounds
+                                                 from 1 start, not 3
 
-  The universal model makes a search cost one training run plus forward
-  passes; it is coarse near the optimum, so the refine rounds finish the
-  climb with one model per order.
+  The universal model makes the search cost one training run plus forward
+  passes; it is coarse near the optimum (at relu L=13 it cannot tell where
+  the first few slots go), so one model per order finishes the climb, while
+  a round of it stays affordable ((L-1)^2 + 1 orders). Beyond L=24 a round
+  would take hours on a CPU, and a longer-trained universal model separates
+  the friendly order from its neighbours by itself (L=40: 12,000 steps).
+  Blocks of more than ``max_block_perms`` re-orderings are subsampled in
+  the local stage, which otherwise grows as l! with the block size l.
+  The measurements behind the choice are in ``results/discovery/``.
+
+  Args:
+    length: L.
+    init: the initial population: 'random' (the default, the paper's P_r)
+      or 'structured' (P_b: block permutations of forward and reverse), or
+      a ``RandomInit()`` / ``StructuredInit()``.
   """
-  if length <= 8:
-    return hierarchical.Hierarchical(), independent.Independent()
-  refine_steps = 1000 if length <= 10 else 300
-  refine = independent.Independent(
-      train=train_lib.TrainConfig(steps=refine_steps), num_seeds=2)
+  initial = _initial(init)
+  if length <= 13:
+    steps, block_perms, starts = 3000, 5040, 3
+  elif length <= 24:
+    steps, block_perms, starts = 6000, 720, 3
+  else:
+    steps, block_perms, starts = 12000, 120, 1
+  scorer = universal.Universal(train=train_lib.TrainConfig(
+      steps=steps, batch_size=128))
+  search = hierarchical.Hierarchical(initial=initial,
+                                     max_block_perms=block_perms,
+                                     num_starts=starts)
+  if length > 24:
+    return search, scorer
+  refine = independent.Independent()
   return (pipeline.Pipeline(
-      (hierarchical.Hierarchical(), universal.Universal()),
-      (insertion.Insertion(rounds=6, name='refine'), refine)),
-          universal.Universal())
+      (search, scorer),
+      (insertion.Insertion(rounds=6, name='refine'), refine)), scorer)
 
 
 @dataclasses.dataclass
@@ -106,6 +134,9 @@ class StageRecord:
     estimator_index: which of the search's distinct estimators it was (the
       driver's first, then the pipeline stages'); scores are reused within
       one estimator only.
+    resumed: set on the copies a callback is told of the runs read from a
+      checkpoint when a search resumes (the result's history holds the
+      runs as they were made).
   """
   name: str
   candidates: np.ndarray
@@ -117,6 +148,7 @@ class StageRecord:
   num_reused: int = 0
   estimator: str = ''
   estimator_index: int = 0
+  resumed: bool = False
 
   def to_dict(self) -> dict[str, Any]:
     return results.to_jsonable(dataclasses.asdict(self))
@@ -133,7 +165,8 @@ class StageRecord:
         best_score=float(data['best_score']), seconds=float(data['seconds']),
         num_nonfinite=int(data['num_nonfinite']),
         num_reused=int(data['num_reused']), estimator=data['estimator'],
-        estimator_index=int(data['estimator_index']))
+        estimator_index=int(data['estimator_index']),
+        resumed=bool(data.get('resumed', False)))
 
 
 @dataclasses.dataclass
@@ -296,7 +329,8 @@ def _flatten(obj, prefix=''):
 
 
 def search_order(task: str | tasks_lib.Task, *, length: int = 8,
-                 strategy: Any = None, estimator: Any = None, seed: int = 0,
+                 strategy: Any = None, estimator: Any = None,
+                 init: Any = None, seed: int = 0,
                  checkpoint_dir: str | None = None,
                  callback: Callable[[StageRecord], None] | None = None,
                  runtime: estimators_base.Runtime | None = None
@@ -311,11 +345,16 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
       ``Hierarchical()``.
     estimator: scores every population (a ``Pipeline`` stage may name its
       own); ``Independent()`` when only the strategy is given.
+    init: the default method's initial population, 'random' (the default)
+      or 'structured' (``default_method``); with a strategy of your own,
+      set its ``initial`` instead.
     seed: the strategy's key is ``jax.random.key(seed)`` and every profile
       uses ``seed``.
     checkpoint_dir: if set, the search is resumable there (see the module
       docstring); a finished search's result is returned without scoring.
-    callback: called with each StageRecord after its profiling run.
+    callback: called with each StageRecord after its profiling run; when a
+      search resumes, first with every run read from the checkpoint
+      (``record.resumed``).
     runtime: chunk size, vmap group and devices of every profile.
 
   Returns:
@@ -335,8 +374,12 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
     raise ValueError(f'task must be a task name or a lopro.Task, got '
                      f'{type(task).__name__}')
   seed = profile_lib.check_seed(seed)
+  if init is not None and (strategy is not None or estimator is not None):
+    raise ValueError('init applies to the default method; with a strategy '
+                     'of your own, give it the initial population (e.g. '
+                     'Hierarchical(initial=StructuredInit()))')
   if strategy is None and estimator is None:
-    strategy, estimator = default_method(task.length)
+    strategy, estimator = default_method(task.length, init)
     logging.info('search %s L=%d: the default method for this length, %s',
                  task.name, task.length, describe_method(strategy, estimator))
   strategy = hierarchical.Hierarchical() if strategy is None else strategy
@@ -356,6 +399,8 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   saved = (_load_checkpoint(path, expected)
            if path is not None and os.path.exists(path) else None)
   if saved is not None and saved.get('done'):
+    logging.info('search %s L=%d: finished earlier; its result is read from '
+                 '%s', task.name, task.length, path)
     return SearchResult.from_dict(saved['result'])
   if saved is not None:
     state = strategies_base.decode_state(saved['state'])
@@ -363,6 +408,8 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
       record = StageRecord.from_dict(data)
       scorer.remember(record)
       history.append(record)
+      if callback is not None:
+        callback(dataclasses.replace(record, resumed=True))
     earlier_s = float(saved['seconds'])
     logging.info('search %s L=%d: resuming after %d profiling runs from %s',
                  task.name, task.length, len(history), path)

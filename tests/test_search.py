@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -95,18 +96,47 @@ def test_each_estimator_keeps_its_own_scores():
 
 
 def test_default_method_by_length():
-  short_strategy, short_estimator = search.default_method(8)
-  assert short_strategy == strategies.Hierarchical()
-  assert short_estimator == lopro.Independent()
-  for length, refine_steps in ((9, 1000), (10, 1000), (13, 300)):
+  for length, steps, block_perms in ((8, 3000, 5040), (13, 3000, 5040),
+                                     (16, 6000, 720)):
     strategy, estimator = search.default_method(length)
     (first, first_est), (refine, refine_est) = strategy.stages
-    assert first == strategies.Hierarchical() and first_est == lopro.Universal()
+    assert first == strategies.Hierarchical(max_block_perms=block_perms)
+    assert first_est == estimator == lopro.Universal(
+        train=lopro.TrainConfig(steps=steps, batch_size=128))
     assert refine == strategies.Insertion(rounds=6, name='refine')
-    assert refine_est.train.steps == refine_steps
-    assert refine_est.num_seeds == 2 and estimator == lopro.Universal()
-  assert 'Hierarchical scored by Universal, then Insertion scored by ' \
-         'Independent' == search.describe_method(*search.default_method(13))
+    assert refine_est == lopro.Independent()
+  # Beyond L=24 no refine: a round would take hours on a CPU.
+  strategy, estimator = search.default_method(40)
+  assert strategy == strategies.Hierarchical(max_block_perms=120,
+                                             num_starts=1)
+  assert estimator.train.steps == 12000
+  assert ('Hierarchical scored by Universal, then Insertion scored by '
+          'Independent') == search.describe_method(*search.default_method(13))
+
+
+def test_init_picks_the_default_methods_initial_population():
+  strategy, _ = search.default_method(8, 'structured')
+  assert strategy.stages[0][0].initial == strategies.StructuredInit()
+  assert search.default_method(8, strategies.StructuredInit(block=3))[
+      0].stages[0][0].initial == strategies.StructuredInit(block=3)
+  with pytest.raises(ValueError, match="init must be 'random', "
+                     "'structured'"):
+    search.default_method(8, 'forward')
+  with pytest.raises(ValueError, match='init applies to the default method'):
+    search.search_order('relu', init='structured',
+                        strategy=strategies.Hierarchical())
+  # The driver asks default_method for it (here with a synthetic scorer).
+  asked = []
+
+  def fake_default(length, init=None):
+    asked.append((length, init))
+    return (strategies.Hierarchical(initial=search._initial(init)),
+            FunctionEstimator(kendall_scorer(np.arange(length))))
+
+  with mock.patch.object(search, 'default_method', fake_default):
+    result = search.search_order('relu', length=6, init='structured')
+  assert asked == [(6, 'structured')]
+  np.testing.assert_array_equal(result.order, np.arange(6))
 
 
 def test_bad_arguments():
@@ -293,3 +323,21 @@ def test_real_search_recovers_relu_friendly_order_at_l6():
   assert result.local_optimum
   assert result.num_profiled == sum(len(r.candidates) - r.num_reused
                                     for r in result.history)
+
+
+def test_a_resumed_search_tells_the_callback_what_it_read(tmp_path):
+  h = hidden_order(8, 2)
+  with pytest.raises(Crash):
+    search.search_order(RELU8, strategy=strategies.Hierarchical(), seed=1,
+                        estimator=FunctionEstimator(_crashing(
+                            kendall_scorer(h), 3)),
+                        checkpoint_dir=str(tmp_path))
+  told = []
+  result = search.search_order(RELU8, strategy=strategies.Hierarchical(),
+                               seed=1, checkpoint_dir=str(tmp_path),
+                               estimator=FunctionEstimator(kendall_scorer(h)),
+                               callback=told.append)
+  assert [r.resumed for r in told[:3]] == [True] * 3
+  assert not any(r.resumed for r in told[3:])
+  assert [r.name for r in told] == [r.name for r in result.history]
+  assert not any(r.resumed for r in result.history)

@@ -26,6 +26,7 @@ from typing import Any
 from absl import logging
 from matplotlib import figure
 import numpy as np
+from tqdm import auto as tqdm_auto
 
 import lopro
 from experiments import methods
@@ -87,10 +88,14 @@ def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
   done, pending = [], []
   cells = [(row, length, seed) for length in lengths for row in rows
            for seed in seeds]
+  bar = tqdm_auto.tqdm(total=len(cells), desc=name, unit='cell',
+                       disable=report_only)
   for number, (row, length, seed) in enumerate(cells, 1):
     key = f'{row} L={length} seed={seed}'
+    bar.set_postfix_str(key)
     if (cell := store.get(key)) is not None:
       done.append(cell)
+      bar.update()
       continue
     if report_only:
       pending.append(key)
@@ -102,9 +107,11 @@ def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
                 **run_cell(task, seed, method_at(length)))
     store.put(key, cell)
     done.append(cell)
+    bar.update()
     logging.info('discovery %s: %s (%s), %d order-profiles, %.0f s', key,
                  cell['order'], cell['match'], cell['num_profiled'],
                  cell['seconds'])
+  bar.close()
   if not done:
     raise common.TableError(f'no finished cells in {store.path}')
   return common.Table(name=name, rows=done, lines=_lines(done, rows, pending),
