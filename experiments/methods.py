@@ -299,7 +299,7 @@ def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
     ValueError: unknown names, or settings that do not apply.
   """
   if spec.defaulted:
-    strategy, estimator = lopro.default_method(length)
+    strategy, estimator = lopro.default_method(length, spec.init)
     search, estimator, refine = split_refine(strategy, estimator)
     # default_method searches with Hierarchical() at every length.
     search = dataclasses.replace(search, **_hierarchical_overrides(spec))
@@ -312,7 +312,7 @@ def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
   if refine is not None:
     search = strategies.Pipeline((search, estimator), refine)
   adjusted = spec.defaulted and (search, estimator) != lopro.default_method(
-      length)
+      length, spec.init)
   return Method(search, estimator, spec.defaulted, adjusted)
 
 

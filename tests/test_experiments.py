@@ -57,11 +57,7 @@ def test_unset_method_flags_are_the_default_method():
 
 
 def test_training_flags_adjust_the_default_and_keep_the_rest():
-  method = methods.build_method(6, _spec('--steps=100'))
-  assert method.estimator == lopro.Independent(
-      train=lopro.TrainConfig(steps=100))
-  assert method.strategy == strategies.Hierarchical()
-  # At L=13: the universal model's steps; its refine stage is kept.
+  # The universal model's steps; its refine stage is kept.
   method = methods.build_method(13, _spec('--steps=1000', '--refine_seeds=3'))
   default, _ = lopro.default_method(13)
   assert method.estimator == lopro.Universal(
@@ -71,16 +67,24 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
                                     default.stages[1][0])
   assert refine.num_seeds == 3 and refine.train.steps == 300
   assert methods.build_method(13, _spec('--refine_rounds=0')).strategy == (
-      strategies.Hierarchical())
+      default.stages[0][0])
+  # --init=structured is the default method's own structured variant.
+  method = methods.build_method(40, _spec('--init=structured'))
+  assert (method.strategy, method.estimator) == lopro.default_method(
+      40, 'structured') and not method.adjusted
 
 
 def test_explicit_flags_build_the_named_method():
   # lopro 0.1's --profile_mode=mixture --random_order_fraction=1
-  # --refine_rounds=6 --refine_steps=1000 is today's default at L=10.
+  # --refine_rounds=6 --refine_steps=1000.
   spec = _spec('--estimator=universal', '--refine_rounds=6',
                '--refine_steps=1000')
   method = methods.build_method(10, spec)
-  assert (method.strategy, method.estimator) == lopro.default_method(10)
+  assert method.estimator == lopro.Universal()
+  assert method.strategy == strategies.Pipeline(
+      (strategies.Hierarchical(), lopro.Universal()),
+      (strategies.Insertion(rounds=6, name='refine'), lopro.Independent(
+          train=lopro.TrainConfig(steps=1000), num_seeds=2)))
   assert not method.defaulted
   method = methods.build_method(8, _spec('--strategy=paper',
                                          '--insertion_rounds=3'))
@@ -106,7 +110,8 @@ def test_explicit_flags_build_the_named_method():
 
 
 @pytest.mark.parametrize('argv, match', [
-    (['--num_heldout=8'], 'num_heldout applies to the mixture'),
+    (['--estimator=independent', '--num_heldout=8'],
+     'num_heldout applies to the mixture'),
     (['--estimator=universal', '--slot_embedding'], 'slot_embedding'),
     (['--strategy=random', '--init=structured'], 'init does not apply to '
      'the random strategy'),
@@ -310,7 +315,7 @@ def test_discover_binary_default_method_with_a_refine_stage(tmp_path):
   assert result.strategy['type'] == 'Pipeline'
   refine = result.strategy['stages'][1]
   assert refine[0] == {'type': 'Insertion', 'rounds': 1, 'name': 'refine'}
-  assert refine[1]['num_seeds'] == 2 and refine[1]['train']['steps'] == 4
+  assert refine[1]['num_seeds'] == 1 and refine[1]['train']['steps'] == 4
   last = result.history[-1]
   assert last.name == 'refine r=1' and last.estimator_index == 1
   assert len(last.candidates) == 1 + (3 - 1) ** 2
