@@ -58,24 +58,37 @@ def test_friendly_is_time_major_and_references():
   assert task.friendly_order.tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
   assert task.reference_orders['time_major'].tolist() == [
       0, 4, 1, 5, 2, 6, 3, 7]
-  assert task.reference_orders['variable_major'].tolist() == list(range(8))
+  # The variables feed each other: no variable-major order is valid.
+  assert 'variable_major' not in task.reference_orders
+  assert task.reference_orders['diagonal'].tolist() == [
+      0, 1, 4, 2, 5, 3, 6, 7]
   assert task.params == {'parents': [[[0, 1], [1, 2]], [[1, 1], [0, 1]]]}
+  # A chain of variables: variable-major is valid; no friendly order known.
   three = tasks.get_task('delay', 6, parents=[[], [(0, 1)], [(1, 1)]])
-  assert three.friendly_order.tolist() == [0, 2, 4, 1, 3, 5]
+  assert three.friendly_order is None
+  assert three.reference_orders['time_major'].tolist() == [0, 2, 4, 1, 3, 5]
+  assert three.reference_orders['variable_major'].tolist() == list(range(6))
   assert three.params == {'parents': [[], [[0, 1]], [[1, 1]]]}
 
 
-def test_friendly_order_is_a_topological_sort():
+def test_hand_designed_orders_are_topological_sorts():
   # Every s^k_t is emitted after every s^j_{t-delay} it reads.
-  parents = [[(2, 1)], [(0, 1), (1, 3)], [(1, 2), (2, 1)]]
+  parents = [[(2, 2)], [(0, 2), (1, 3)], [(1, 2), (2, 1)]]
   task = tasks.get_task('delay', 12, parents=parents)
-  position = np.argsort(task.friendly_order)
   n = 4
-  for k, pairs in enumerate(parents):
-    for t in range(n):
-      for j, d in pairs:
-        if t - d >= 0:
-          assert position[j * n + t - d] < position[k * n + t]
+  assert set(task.reference_orders) >= {'time_major', 'lagged_blocks'}
+  # Blocks of 2 steps (the smallest delay between two variables).
+  assert task.reference_orders['lagged_blocks'].tolist() == [
+      0, 1, 4, 5, 8, 9, 2, 3, 6, 7, 10, 11]
+  for name, order in task.reference_orders.items():
+    if name in ('forward', 'reverse'):
+      continue
+    position = np.argsort(order)
+    for k, pairs in enumerate(parents):
+      for t in range(n):
+        for j, d in pairs:
+          if t - d >= 0:
+            assert position[j * n + t - d] < position[k * n + t], name
 
 
 def test_check_parents_normalises():
