@@ -21,6 +21,11 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
               the slot), mixture_no_slot (paper-literal), halving and
               universal (one model trained on random orders only); Spearman
               agreement of their rankings; order-steps and time.
+--table=delay the delay systems of --systems: the success of every
+              hand-designed valid order, of --num_sorts random topological
+              sorts and of the order a search finds (the method flags;
+              default: the default method); Spearman of their profile
+              scores against success.
 
 The tables' logic lives in experiments/tables/ (one module each); this
 binary reads the flags and writes the files.
@@ -72,6 +77,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from experiments import methods
 from experiments.tables import common
+from experiments.tables import delay
 from experiments.tables import estimators
 from experiments.tables import rank
 from experiments.tables import table1
@@ -80,7 +86,8 @@ import lopro
 from lopro import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-_TABLE = flags.DEFINE_enum('table', '1', ['1', '2', 'rank', 'estimators'],
+_TABLE = flags.DEFINE_enum('table', '1',
+                           ['1', '2', 'rank', 'estimators', 'delay'],
                            'Which table.')
 _PRESET = flags.DEFINE_enum('preset', 'cpu', list(lopro.evaluate.PRESETS),
                             'Evaluation model preset.')
@@ -115,6 +122,12 @@ _REUSE = flags.DEFINE_bool(
     'made with the same settings (e.g. a --tasks subset), an evaluation '
     '(task, L, order, seed) from any file with the same evaluation settings. '
     'The same computation gives bit-identical numbers on one machine.')
+_SYSTEMS = flags.DEFINE_list(
+    'systems', list(delay.SYSTEMS), 'Delay: the systems '
+    f'({", ".join(delay.SYSTEMS)}).')
+_NUM_SORTS = flags.DEFINE_integer(
+    'num_sorts', 16, 'Delay: random topological sorts per system.',
+    lower_bound=0)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -138,7 +151,7 @@ def check_flags(spec: methods.MethodSpec) -> None:
   """Refuses method flags the chosen table does not read."""
   if _TABLE.value == '1':
     unread = [f.name for f in dataclasses.fields(spec)]
-  elif _TABLE.value == '2':
+  elif _TABLE.value in ('2', 'delay'):
     unread = []
   else:
     unread = list(_SEARCH_ONLY) + (['estimator'] if _TABLE.value ==
@@ -159,6 +172,10 @@ def build(config: lopro.EvalConfig, seeds: list[int]) -> common.Table:
       lengths = [int(n) for n in _LENGTHS.value]
       for length in lengths:  # settings that make no method fail here
         methods.build_method(length, spec)
+    elif _TABLE.value == 'delay':
+      for name in _SYSTEMS.value:
+        if name in delay.SYSTEMS:
+          methods.build_method(delay.system_task(name).length, spec)
     elif _TABLE.value == 'rank':
       name = spec.estimator or 'independent'
       estimator = methods.make_estimator(name, spec)
@@ -168,6 +185,9 @@ def build(config: lopro.EvalConfig, seeds: list[int]) -> common.Table:
     raise app.UsageError(str(e)) from None
   if _TABLE.value == '1':
     return table1.build(config, seeds, _LENGTH.value, _PRESET.value, tasks)
+  if _TABLE.value == 'delay':
+    return delay.build(config, seeds, _SYSTEMS.value,
+                       num_random=_NUM_SORTS.value, spec=spec)
   if _TABLE.value == '2':
     return table2.build(config, seeds, lengths, spec, _PRESET.value,
                         _OUTPUT_DIR.value, tasks,

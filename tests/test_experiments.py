@@ -1,6 +1,7 @@
 """Tests of the absl binaries in experiments/: the method flags, the table-2
 cell store, and smoke runs of the binaries as real commands."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,10 +13,14 @@ import pytest
 
 from experiments import methods
 from experiments.tables import common
+from experiments.tables import delay
 from experiments.tables import table2
+from conftest import TINY_EVAL
+from conftest import TINY_INDEPENDENT
 import lopro
 from lopro import orders
 from lopro import strategies
+from lopro.tasks import delay as delay_tasks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -235,6 +240,55 @@ def test_table2_names_keep_lopro_0_1s():
   assert name('cpu', methods.MethodSpec()) == 'table2_cpu_default'
   assert name('cpu', methods.MethodSpec(strategy='paper')) == (
       'table2_cpu_paper')
+
+
+def test_delay_candidates_are_distinct_valid_orders():
+  for name in delay.SYSTEMS:
+    task = delay.system_task(name)
+    perms, names = delay.candidates(task, 5, seed=0)
+    assert len(perms) == len(names) == len(set(names))
+    assert len({tuple(p) for p in perms}) == len(perms)
+    assert all(orders.is_topological(p, task) for p in perms)
+    hand = [n for n in names if not n.startswith('random')]
+    parents, n = delay.SYSTEMS[name]
+    assert hand == list(delay_tasks.hand_designed_orders(parents, n))
+    assert names[len(hand):] == [f'random {i}' for i in range(5)]
+  # m2_lagged: s1 reads s0 three steps back, so variable-major is valid.
+  assert 'variable_major' in delay.candidates(
+      delay.system_task('m2_lagged'), 0, seed=0)[1]
+
+
+def test_delay_table_scores_evaluates_and_judges_the_claim():
+  config = dataclasses.replace(
+      TINY_EVAL, train=dataclasses.replace(TINY_EVAL.train, steps=20),
+      num_heldout=50, decode_batch=50)
+  spec = methods.MethodSpec(strategy='random', budget=3,
+                            estimator='independent', steps=5, width=16)
+  table = delay.build(config, [0], ['m2_lagged'], num_random=1,
+                      profiler=TINY_INDEPENDENT, spec=spec)
+  (row,) = table.rows
+  task = delay.system_task('m2_lagged')
+  assert row['length'] == task.length == 12
+  names = [o['name'] for o in row['orders']]
+  assert names[-1] == 'random 0' and 'variable_major' in names
+  rates = [o['success'] for o in row['orders']]
+  assert all(0.0 <= r <= 1.0 for r in rates)
+  assert all(np.isfinite(o['profile_score']) for o in row['orders'])
+  searched = row['searched']
+  assert searched['num_profiled'] == 3
+  assert 'RandomSearch' in searched['method']
+  assert searched['is_topological'] == orders.is_topological(
+      orders.order_from_string(searched['order']), task)
+  best = max(rates + [searched['success']])
+  if best == 0:
+    assert row['claim_holds'] is None and row['spearman'] is None
+  else:
+    assert row['claim_holds'] == (searched['success'] >= row['best_hand'])
+  assert row['best_hand'] == max(
+      o['success'] for o in row['orders'] if o['name'] != 'random 0')
+  assert any(line.startswith('### m2_lagged, seed 0') for line in table.lines)
+  with pytest.raises(common.TableError, match='unknown systems'):
+    delay.build(config, [0], ['m9'])
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""Delay systems: which valid order of a multi-variate recurrence trains best?
+
+For each system: every hand-designed order (``tasks.delay.
+hand_designed_orders``), ``num_random`` random topological sorts of its
+dependency graph, and the order a default search from random init finds
+are trained with the evaluation model and decoded (exact-match success);
+the hand-designed and random orders are also profiled with one model per
+order, and the profile's ranking is compared with success (Spearman). The
+paper's claim holds for a system when the searched order succeeds at least
+as well as the best hand-designed one; it is not tested (None) when no
+order succeeds at all.
+
+Systems (``SYSTEMS``; slot ``k n + t`` is ``s^k_t``):
+  m2        lopro's default: s0_t <- s0_{t-1}, s1_{t-2};
+            s1_t <- s1_{t-1}, s0_{t-1};
+  m3_mixed  three variables with delays 1 to 3 in a cycle of couplings;
+  m2_lagged s0 drives itself; s1 reads itself and s0 three steps back, so
+            variable-major and blocks of three steps are valid too and
+            time-major is not the obvious choice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from absl import logging
+import jax
+from matplotlib import figure
+import numpy as np
+from scipy import stats
+
+import lopro
+from experiments import methods
+from experiments.tables import common
+from lopro import orders
+from lopro.tasks import delay as delay_tasks
+
+SYSTEMS = {
+    'm2': ((((0, 1), (1, 2)), ((1, 1), (0, 1))), 6),
+    'm3_mixed': ((((0, 1), (2, 2)), ((1, 1), (0, 1)), ((2, 1), (1, 3))), 4),
+    'm2_lagged': ((((0, 1),), ((1, 1), (0, 3))), 6),
+}
+
+
+def system_task(name: str) -> lopro.Task:
+  """The delay task of a ``SYSTEMS`` entry (L = m n)."""
+  parents, n = SYSTEMS[name]
+  return lopro.get_task('delay', len(parents) * n, parents=parents)
+
+
+def candidates(task: lopro.Task, num_random: int, seed: int
+               ) -> tuple[np.ndarray, list[str]]:
+  """The hand-designed orders, then distinct random topological sorts."""
+  parents = task.params['parents']
+  named = delay_tasks.hand_designed_orders(parents,
+                                           task.length // len(parents))
+  sorts = orders.topological_sorts(task, num_random + len(named),
+                                   key=jax.random.key(seed + 3000))
+  known = {tuple(v.tolist()) for v in named.values()}
+  sorts = [s for s in sorts if tuple(s.tolist()) not in known][:num_random]
+  perms = np.stack(list(named.values()) + sorts)
+  return perms, list(named) + [f'random {i}' for i in range(len(sorts))]
+
+
+def run_system(name: str, config: lopro.EvalConfig, seed: int,
+               num_random: int, profiler: Any, spec: methods.MethodSpec
+               ) -> dict[str, Any]:
+  """One system's row: successes, profile scores and the searched order."""
+  task = system_task(name)
+  perms, names = candidates(task, num_random, seed)
+  method = methods.build_method(task.length, spec)
+  start = time.perf_counter()
+  found = lopro.search_order(task, strategy=method.strategy,
+                             estimator=method.estimator, seed=seed)
+  search_s = time.perf_counter() - start
+  searched = orders.order_to_string(found.order)
+  strings = [orders.order_to_string(p) for p in perms]
+  to_evaluate = perms if searched in strings else np.concatenate(
+      [perms, found.order[None]])
+  logging.info('delay %s: evaluating %d orders', name, len(to_evaluate))
+  evals = lopro.evaluate_orders(to_evaluate, task, config=config, seed=seed)
+  success = {orders.order_to_string(e.order): e.success_rate for e in evals}
+  prof = lopro.profile_orders(perms, task, estimator=profiler, seed=seed)
+  rate = np.array([success[s] for s in strings])
+  if np.ptp(rate) > 0 and np.ptp(prof.scores) > 0:
+    spearman = stats.spearmanr(prof.scores, rate)
+    rho, p_value = float(spearman.statistic), float(spearman.pvalue)
+  else:  # undefined: every order succeeds (or scores) alike
+    rho = p_value = None
+  hand = [i for i, n in enumerate(names) if not n.startswith('random')]
+  best_hand = max(rate[i] for i in hand)
+  tested = max(success.values()) > 0
+  return dict(
+      system=name, parents=[[list(p) for p in pairs]
+                            for pairs in SYSTEMS[name][0]],
+      length=task.length, seed=seed,
+      orders=[dict(name=n, order=s, success=float(r), profile_score=float(p))
+              for n, s, r, p in zip(names, strings, rate, prof.scores)],
+      searched=dict(order=searched, success=success[searched],
+                    is_topological=orders.is_topological(found.order, task),
+                    num_profiled=found.num_profiled, seconds=search_s,
+                    method=method.describe()),
+      spearman=rho, spearman_p=p_value, best_hand=float(best_hand),
+      claim_holds=bool(success[searched] >= best_hand) if tested else None)
+
+
+def _claim_text(row: dict[str, Any]) -> str:
+  s = row['searched']
+  text = (f'The searched order is {"" if s["is_topological"] else "not "}a '
+          'topological sort; the claim (searched >= best hand-designed) ')
+  if row['claim_holds'] is None:
+    return text + 'is not tested: no order succeeds at all.'
+  return text + ('holds.' if row['claim_holds'] else 'does not hold.')
+
+
+def _spearman_text(row: dict[str, Any]) -> str:
+  if row['spearman'] is None:
+    return 'undefined (every order alike)'
+  return (f'{row["spearman"]:.3f} (p {row["spearman_p"]:.2g}; negative is '
+          'the good sign)')
+
+
+def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
+          num_random: int = 16, profiler: Any = None,
+          spec: methods.MethodSpec = methods.MethodSpec()) -> common.Table:
+  """Runs every (system, seed) and lays out the table (see the module).
+
+  Args:
+    config: the evaluation run.
+    seeds: one row per system and seed.
+    systems: names in ``SYSTEMS``.
+    num_random: random topological sorts per system.
+    profiler: the estimator whose ranking is compared with success
+      (default one model per order, ``lopro.Independent()``).
+    spec: the search method (``methods.build_method`` at each L).
+
+  Raises:
+    TableError: an unknown system.
+  """
+  profiler = lopro.Independent() if profiler is None else profiler
+  unknown = sorted(set(systems) - set(SYSTEMS))
+  if unknown:
+    raise common.TableError(f'unknown systems {unknown}; known: '
+                            f'{list(SYSTEMS)}')
+  rows = [run_system(name, config, seed, num_random, profiler, spec)
+          for name in systems for seed in seeds]
+  lines = []
+  for r in rows:
+    lines += [f'### {r["system"]}, seed {r["seed"]} (L={r["length"]}, '
+              f'parents {r["parents"]})', '',
+              '| order | success % | profile score |', '|---|---|---|']
+    for o in r['orders']:
+      if not o['name'].startswith('random'):
+        lines.append(f'| {o["name"]} `{o["order"]}` | '
+                     f'{100 * o["success"]:.1f} | {o["profile_score"]:.4f} |')
+    random_rates = [o['success'] for o in r['orders']
+                    if o['name'].startswith('random')]
+    if random_rates:
+      lines.append(f'| {len(random_rates)} random valid orders (min / median '
+                   f'/ max) | {100 * min(random_rates):.1f} / '
+                   f'{100 * np.median(random_rates):.1f} / '
+                   f'{100 * max(random_rates):.1f} | |')
+    s = r['searched']
+    lines += [f'| searched ({s["seconds"]:.0f} s) `{s["order"]}` | '
+              f'{100 * s["success"]:.1f} | |', '',
+              f'Searched with {s["method"]}. Profile score vs success, '
+              'hand-designed and random orders: Spearman '
+              f'{_spearman_text(r)}. {_claim_text(r)}', '']
+  fig = figure.Figure(figsize=(4.5 * len(rows), 3.8))
+  axes = fig.subplots(1, len(rows), squeeze=False)
+  for ax, r in zip(axes[0], rows):
+    score = [o['profile_score'] for o in r['orders']]
+    rate = [100 * o['success'] for o in r['orders']]
+    hand = [not o['name'].startswith('random') for o in r['orders']]
+    ax.scatter(np.array(score)[~np.array(hand)], np.array(rate)[
+        ~np.array(hand)], c='0.6', label='random valid')
+    ax.scatter(np.array(score)[hand], np.array(rate)[hand], c='C1',
+               label='hand-designed')
+    ax.axhline(100 * r['searched']['success'], color='C2', ls='--',
+               label='searched')
+    ax.set_xlabel('profile score (lower = friendlier)')
+    ax.set_ylabel('success (%)')
+    ax.set_title(f'{r["system"]}, seed {r["seed"]}')
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  return common.Table(name='delay_systems', rows=rows, lines=lines,
+                      figure=fig)
