@@ -28,6 +28,16 @@ TINY_EVAL = lopro.EvalConfig(
     num_heldout=200, decode_batch=64, profile_steps=50, profile_batch_size=16)
 
 
+def chain_ref(step, x, chain):
+  """A chain recurrence in plain Python: y[chain[0]] copies its input, and
+  y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])."""
+  y = [None] * len(x)
+  y[chain[0]] = x[chain[0]]
+  for k in range(1, len(x)):
+    y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])
+  return y
+
+
 def hidden_order(length: int, seed: int) -> np.ndarray:
   """The hidden order of synthetic scorers: a fixed permutation per seed."""
   return np.random.default_rng(1000 + seed).permutation(length)

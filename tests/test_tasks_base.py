@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chain_ref
 import lopro
 from lopro.tasks import base
 
@@ -25,14 +26,6 @@ def make_flip(**overrides):
                 target_range=(0, 1), sample_fn=flip_sample)
   kwargs.update(overrides)
   return lopro.Task(**kwargs)
-
-
-def chain_ref(step, x, chain):
-  y = [None] * len(x)
-  y[chain[0]] = x[chain[0]]
-  for k in range(1, len(x)):
-    y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])
-  return y
 
 
 # ---------------------------------------------------------------------------

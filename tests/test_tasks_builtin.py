@@ -13,6 +13,7 @@ from lopro import orders
 from lopro import tasks
 from lopro.tasks import builtin
 from lopro.tasks import delay
+from conftest import chain_ref
 
 N = 256
 
@@ -33,14 +34,6 @@ STEPS = {
     'sine': lambda x, y: round(9 * math.sin(x + y)),
     'triangle': lambda x, y: abs((x + y) % 36 - 18) - 9,
 }
-
-
-def chain_ref(step, x, chain):
-  y = [None] * len(x)
-  y[chain[0]] = x[chain[0]]
-  for k in range(1, len(x)):
-    y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])
-  return y
 
 
 def index_ref(x, d):

@@ -8,18 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chain_ref
 import lopro
 from lopro import tasks
 
 N = 256
-
-
-def chain_ref(step, x, chain):
-  y = [None] * len(x)
-  y[chain[0]] = x[chain[0]]
-  for k in range(1, len(x)):
-    y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])
-  return y
 
 
 def cumsum(x):
