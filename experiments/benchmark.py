@@ -20,7 +20,8 @@ Each writes JSON (atomically), the markdown table next to it (.md) and a
 plot (.png), and prints the table.
 
 Examples (from the repository root, after `pip install -e .`):
-  # CPU defaults: relu L=8, 100 steps, O = 1,8,64,256 -> results/benchmark_cpu.*
+  # CPU defaults: relu L=8, 100 steps, O = 1,8,64,256
+  # -> results/speed/benchmark_cpu.*
   python experiments/benchmark.py
   # Quick look (about 2 minutes on 2 CPU cores):
   python -m experiments.benchmark --num_orders=1,8 --steps=20 \
@@ -28,12 +29,12 @@ Examples (from the repository root, after `pip install -e .`):
   # GPU (default O = 1,8,64,256,1024,4096 when the backend is not CPU):
   python experiments/benchmark.py --repeats=3
   # Device scaling on CPU, O=64, 4 virtual CPU devices
-  # -> results/benchmark_devices_cpu.*
+  # -> results/speed/benchmark_devices_cpu.*
   python experiments/benchmark.py --devices=1,2,4 --steps=50 --repeats=2
   # Device scaling on a multi-GPU host, O=4096:
   python experiments/benchmark.py --devices=1,2,4,8 --repeats=3
   # Estimators at L = 8, 13, 40 with their own steps (a GPU job), or cut
-  # down for 2 CPU cores -> results/benchmark_estimators_<platform>.*
+  # down for 2 CPU cores -> results/speed/benchmark_estimators_<platform>.*
   python experiments/benchmark.py \
       --estimators=independent,halving,mixture,universal
   python experiments/benchmark.py \
@@ -84,9 +85,9 @@ _REPEATS = flags.DEFINE_integer(
     'L), interleaved; the fastest is reported, all are kept in the JSON.')
 _OUTPUT = flags.DEFINE_string(
     'output', None, 'JSON path; .md and .png are written next to it. '
-    'Default: results/benchmark_<platform>.json (--devices: '
-    'results/benchmark_devices_<platform>.json, --estimators: '
-    'results/benchmark_estimators_<platform>.json).')
+    'Default: results/speed/benchmark_<platform>.json (--devices: '
+    'results/speed/benchmark_devices_<platform>.json, --estimators: '
+    'results/speed/benchmark_estimators_<platform>.json).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Root seed (orders and training).')
 _DEVICES = flags.DEFINE_list(
     'devices', None, 'Comma list of device counts k, e.g. 1,2,4,8: '
@@ -200,7 +201,8 @@ def main(argv: Sequence[str]) -> None:
         _TASK.value, _LENGTH.value, _STEPS.value, num_orders, _SEED.value,
         repeats=_REPEATS.value,
         max_sequential_orders=_MAX_SEQUENTIAL_ORDERS.value, command=command)
-  paths = write_outputs(result, _OUTPUT.value or os.path.join('results', name))
+  paths = write_outputs(result, _OUTPUT.value
+                        or os.path.join('results', 'speed', name))
   table = render_markdown(result)
   logging.info('benchmark (%.0fs):\n%s', result['total_s'], table)
   print(table)

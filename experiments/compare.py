@@ -12,10 +12,10 @@ Every entry of --strategies is scored by the estimator the method flags
 give (``experiments/methods.py``; one model per order by default);
 ``default`` is ``lopro.default_method(L)`` with its own estimators.
 
-Example (the table in results/search_relu_L8.md):
+Example (the table in results/search_L8/search_relu_L8.md):
   python experiments/compare.py --task=relu --length=8 --seeds=0,1,2 \
       --strategies=paper,random --workdir=/tmp/lopro_compare \
-      --output=results/search_relu_L8
+      --output=results/search_L8/search_relu_L8
 """
 
 import dataclasses

@@ -15,7 +15,7 @@ two neighbours that put slot 2 or 5 back in place):
       --order=0,1,3,4,6,7,8,9,10,11,12,5,2 \
       --better=0,1,2,3,4,6,7,8,9,10,11,12,5 \
       --better=0,1,3,4,5,6,7,8,9,10,11,12,2 \
-      --output=results/mixture_bias_relu_L13
+      --output=results/mixture_bias/mixture_bias_relu_L13
 """
 
 import dataclasses

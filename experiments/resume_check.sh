@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kills a real discover run with SIGKILL mid-search, resumes it with the same
 # command, and compares with an uninterrupted run. Writes
-# results/resume_check.md.
+# results/resume_check/resume_check.md.
 #   bash experiments/resume_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 logged=$(python -c "import json; print(len(json.load(open('$state'))['history']))")
 python experiments/discover.py "${flags[@]}" --output_dir="$work/killed" \
   > "$work/resumed.log" 2>&1
-python - "$work" "$logged" <<'PY' | tee results/resume_check.md
+python - "$work" "$logged" <<'PY' | tee results/resume_check/resume_check.md
 import json, sys
 work, logged = sys.argv[1], int(sys.argv[2])
 a = json.load(open(f'{work}/straight/result.json'))

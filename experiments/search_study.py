@@ -20,7 +20,7 @@ Writes ``<output>.json`` and ``<output>.md``.
 
 Example:
   python experiments/search_study.py --landscapes='results/landscapes/*.npz' \
-      --seeds=20 --output=results/search_study_L8
+      --seeds=20 --output=results/search_study/search_study_L8
 """
 
 from collections.abc import Callable

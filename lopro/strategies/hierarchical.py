@@ -27,7 +27,7 @@ Made exact where the paper is silent:
     landscapes of relu, square19 and a planted chain at L=8, the paper's
     search ends on the landscape's best order in 26/140 runs, with
     insertion rounds from 3 starts in 136/140
-    (``results/search_study_L8.md``).
+    (``results/search_study/README.md``).
 
 References: Sato, Kawamoto & Kera, arXiv 2506.23875, §4 (Eq. 4.2-4.4).
 

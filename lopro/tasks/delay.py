@@ -127,7 +127,7 @@ def delay_task(length: int = 8, *, parents=None) -> Task:
   ``s^k_t`` (L = Lx = m n). The friendly order is the time-major interleave
   ``[s^0_0, s^1_0, ..., s^0_1, ...]`` for the default system, where it trains
   to 100% exact-match success at L=16 and the stored (variable-major) order,
-  which is not a topological sort there, to 0% (``results/README.md``,
+  which is not a topological sort there, to 0% (``results/table1/README.md``,
   Table 1); for other parents no friendly order is known (None).
   ``reference_orders`` holds the ``hand_designed_orders`` valid for the
   system; ``depends_on`` its ``dependencies``.
