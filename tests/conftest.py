@@ -28,6 +28,15 @@ TINY_EVAL = lopro.EvalConfig(
     num_heldout=200, decode_batch=64, profile_steps=50, profile_batch_size=16)
 
 
+def write_file(tmp_path, name, content):
+  """Writes ``content`` (str as UTF-8, or bytes) to ``tmp_path / name``."""
+  path = tmp_path / name
+  if isinstance(content, str):
+    content = content.encode('utf-8')
+  path.write_bytes(content)
+  return str(path)
+
+
 def chain_ref(step, x, chain):
   """A chain recurrence in plain Python: y[chain[0]] copies its input, and
   y[chain[k]] = step(x[chain[k]], y[chain[k - 1]])."""

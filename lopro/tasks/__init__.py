@@ -22,12 +22,12 @@ from lopro.tasks.builtin import step_table
 from lopro.tasks.builtin import task_names
 from lopro.tasks.builtin import TASKS
 from lopro.tasks.builtin import triangle_task
-from lopro.tasks.data import Dataset
 from lopro.tasks.data import dataset_task
-from lopro.tasks.data import load_dataset
 from lopro.tasks.data import task_from_dataset
 from lopro.tasks.data import write_reordered
 from lopro.tasks.delay import delay_task
+from lopro.tasks.files import Dataset
+from lopro.tasks.files import load_dataset
 from lopro.tasks.user import chain_task
 from lopro.tasks.user import function_task
 from lopro.tasks.user import MAX_TABLE_ENTRIES
