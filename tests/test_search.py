@@ -96,14 +96,15 @@ def test_each_estimator_keeps_its_own_scores():
 
 
 def test_default_method_by_length():
-  for length, steps, block_perms in ((8, 3000, 5040), (13, 3000, 5040),
-                                     (16, 6000, 720)):
+  for length, steps, width, block_perms, rounds in (
+      (8, 3000, 64, 5040, 12), (13, 3000, 32, 5040, 6),
+      (16, 6000, 32, 720, 6)):
     strategy, estimator = search.default_method(length)
     (first, first_est), (refine, refine_est) = strategy.stages
     assert first == strategies.Hierarchical(max_block_perms=block_perms)
     assert first_est == estimator == lopro.Universal(
-        train=lopro.TrainConfig(steps=steps, batch_size=128))
-    assert refine == strategies.Insertion(rounds=6, name='refine')
+        train=lopro.TrainConfig(steps=steps, batch_size=128, width=width))
+    assert refine == strategies.Insertion(rounds=rounds, name='refine')
     assert refine_est == lopro.Independent()
   # Beyond L=24 no refine: a round would take hours on a CPU.
   strategy, estimator = search.default_method(40)
