@@ -187,7 +187,8 @@ def build(config: lopro.EvalConfig, seeds: list[int]) -> common.Table:
     return table1.build(config, seeds, _LENGTH.value, _PRESET.value, tasks)
   if _TABLE.value == 'delay':
     return delay.build(config, seeds, _SYSTEMS.value,
-                       num_random=_NUM_SORTS.value, spec=spec)
+                       num_random=_NUM_SORTS.value, spec=spec,
+                       output_dir=_OUTPUT_DIR.value)
   if _TABLE.value == '2':
     return table2.build(config, seeds, lengths, spec, _PRESET.value,
                         _OUTPUT_DIR.value, tasks,

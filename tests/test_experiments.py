@@ -258,14 +258,15 @@ def test_delay_candidates_are_distinct_valid_orders():
       delay.system_task('m2_lagged'), 0, seed=0)[1]
 
 
-def test_delay_table_scores_evaluates_and_judges_the_claim():
+def test_delay_table_scores_evaluates_and_judges_the_claim(tmp_path):
   config = dataclasses.replace(
       TINY_EVAL, train=dataclasses.replace(TINY_EVAL.train, steps=20),
       num_heldout=50, decode_batch=50)
   spec = methods.MethodSpec(strategy='random', budget=3,
                             estimator='independent', steps=5, width=16)
   table = delay.build(config, [0], ['m2_lagged'], num_random=1,
-                      profiler=TINY_INDEPENDENT, spec=spec)
+                      profiler=TINY_INDEPENDENT, spec=spec,
+                      output_dir=str(tmp_path))
   (row,) = table.rows
   task = delay.system_task('m2_lagged')
   assert row['length'] == task.length == 12
@@ -289,6 +290,17 @@ def test_delay_table_scores_evaluates_and_judges_the_claim():
   assert any(line.startswith('### m2_lagged, seed 0') for line in table.lines)
   with pytest.raises(common.TableError, match='unknown systems'):
     delay.build(config, [0], ['m9'])
+  # The finished row is kept: the same call resumes it without training.
+  again = delay.build(config, [0], ['m2_lagged'], num_random=1,
+                      profiler=TINY_INDEPENDENT, spec=spec,
+                      output_dir=str(tmp_path))
+  assert again.rows == [json.loads(json.dumps(row))]
+  assert again.rows[0]['searched']['seconds'] == searched['seconds']
+  # Other settings refuse the kept rows instead of mixing them in.
+  with pytest.raises(common.TableError, match='other settings'):
+    delay.build(config, [0], ['m2_lagged'], num_random=2,
+                profiler=TINY_INDEPENDENT, spec=spec,
+                output_dir=str(tmp_path))
 
 
 # --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Systems (``SYSTEMS``; slot ``k n + t`` is ``s^k_t``):
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -34,6 +35,7 @@ import lopro
 from experiments import methods
 from experiments.tables import common
 from lopro import orders
+from lopro.estimators.base import describe
 from lopro.tasks import delay as delay_tasks
 
 SYSTEMS = {
@@ -123,7 +125,8 @@ def _spearman_text(row: dict[str, Any]) -> str:
 
 def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
           num_random: int = 16, profiler: Any = None,
-          spec: methods.MethodSpec = methods.MethodSpec()) -> common.Table:
+          spec: methods.MethodSpec = methods.MethodSpec(),
+          output_dir: str | None = None) -> common.Table:
   """Runs every (system, seed) and lays out the table (see the module).
 
   Args:
@@ -134,17 +137,38 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
     profiler: the estimator whose ranking is compared with success
       (default one model per order, ``lopro.Independent()``).
     spec: the search method (``methods.build_method`` at each L).
+    output_dir: where finished rows are kept after each one
+      (``delay_systems.cells.json``, resumed by the same call); None keeps
+      none.
 
   Raises:
-    TableError: an unknown system.
+    TableError: an unknown system, or kept rows made with other settings.
   """
   profiler = lopro.Independent() if profiler is None else profiler
   unknown = sorted(set(systems) - set(SYSTEMS))
   if unknown:
     raise common.TableError(f'unknown systems {unknown}; known: '
                             f'{list(SYSTEMS)}')
-  rows = [run_system(name, config, seed, num_random, profiler, spec)
-          for name in systems for seed in seeds]
+  store = None
+  if output_dir is not None:
+    lengths = {system_task(name).length for name in systems}
+    built = {length: methods.build_method(length, spec) for length in lengths}
+    store = common.CellStore(os.path.join(output_dir, 'delay_systems'), dict(
+        eval_config=dict(eval=common.eval_fingerprint(config),
+                         profiler=describe(profiler), num_random=num_random),
+        methods={str(length): common.method_fingerprint(m.strategy,
+                                                        m.estimator)
+                 for length, m in built.items()}))
+  rows = []
+  for name in systems:
+    for seed in seeds:
+      key = f'{name} seed={seed}'
+      row = store.get(key) if store else None
+      if row is None:
+        row = run_system(name, config, seed, num_random, profiler, spec)
+        if store:
+          store.put(key, row)
+      rows.append(row)
   lines = []
   for r in rows:
     lines += [f'### {r["system"]}, seed {r["seed"]} (L={r["length"]}, '
