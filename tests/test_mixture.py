@@ -201,6 +201,37 @@ def test_checkpoint_steps_and_segments():
     assert all(n >= 1 for _, n in parts)
 
 
+def test_pieces_cover_a_segment_in_runs_of_at_most_size():
+  assert mixture.pieces(0, 2500, 1000) == ((0, 1000), (1000, 1000),
+                                           (2000, 500))
+  assert mixture.pieces(750, 250, 1000) == ((750, 250),)
+  assert mixture.pieces(3, 7, 3) == ((3, 3), (6, 3), (9, 1))
+
+
+def test_training_in_pieces_gives_the_model_of_one_run(monkeypatch):
+  train = lopro.TrainConfig(steps=4, batch_size=4, width=8, num_heads=2)
+  perms = np.arange(4)[None]
+
+  def trained(num_checkpoints):
+    return list(mixture.train_checkpoints(TASK, train, True, 0.5,
+                                          num_checkpoints, perms, 3, 1))
+
+  logged = []
+  monkeypatch.setattr(mixture.logging, 'info',
+                      lambda msg, *args: logged.append(msg % args))
+  # Two checkpoints of 2 steps: one piece each, nothing logged here.
+  (_, _, _), (_, params, loss) = trained(2)
+  assert not logged
+  # One checkpoint of 4 steps in pieces of 2 (the same compiled program):
+  # the same model, with progress after steps 2 and 4.
+  monkeypatch.setattr(mixture, 'PIECE_STEPS', 2)
+  [(c, params2, loss2)] = trained(1)
+  assert c == 0 and loss == loss2
+  jax.tree.map(np.testing.assert_array_equal, params, params2)
+  assert [m.split(': ')[1].split(',')[0] for m in logged] == [
+      'step 2/4', 'step 4/4']
+
+
 def test_capacity_and_eval_group():
   assert mixture.capacity(1, 256) == 256
   assert mixture.capacity(256, 256) == 256
