@@ -88,9 +88,10 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   reverse, 30 random) a width-32 model ranks the chain of a clipped running
   sum read from a file 13th and its refine climb needs 6 rounds, a
   width-64 one ranks it 3rd, and it ranks relu's, square19's and index
-  d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time. Beyond L=24 a round would take hours on a CPU, and a
-  longer-trained universal model separates the friendly order from its
-  neighbours by itself (L=40: 12,000 steps).
+  d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time.
+  Beyond L=24 a round would take hours on a CPU, and a longer-trained
+  universal model separates the friendly order from its neighbours by
+  itself (L=40: 12,000 steps).
   Blocks of more than ``max_block_perms`` re-orderings are subsampled in
   the local stage, which otherwise grows as l! with the block size l.
   The measurements behind the choice are in ``results/discovery/``.
