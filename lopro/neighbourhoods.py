@@ -6,7 +6,8 @@ takes its randomness from a JAX key through ``host_rng``: a numpy Generator
 seeded from the key's data, so a search is a deterministic function of its
 key.
 
-  insertion_moves       one slot taken out and put back anywhere: (L-1)^2
+  insertion_moves       one slot taken out and put back anywhere: (L-1)^2,
+                        or at most w positions away: about (2w-1)L
   inside_block_moves    every re-ordering inside one block of size l
   block_moves           cyclic shifts and pairwise swaps of the blocks
   structured_population the paper's P_b: block permutations of forward and
@@ -154,22 +155,36 @@ def block_moves(order: np.ndarray, block: int) -> np.ndarray:
   return orders_lib.unique_orders(arrange(blocks, arrangements))[0]
 
 
-def insertion_moves(order: np.ndarray) -> np.ndarray:
+def insertion_moves(order: np.ndarray, max_shift: int | None = None
+                    ) -> np.ndarray:
   """``order`` first, then every order with one slot moved elsewhere.
 
+  Args:
+    order: int[L], L >= 2.
+    max_shift: None, or the farthest a slot moves (1: adjacent swaps only).
+
   Returns:
-    int64[1 + (L-1)^2, L] (L >= 2), deduplicated: moving slot i to i+1 and
-    slot i+1 to i give the same adjacent swap.
+    int64[num_insertion_moves(L, max_shift), L], deduplicated: moving slot
+    i to i+1 and slot i+1 to i give the same adjacent swap.
   """
   order = np.asarray(order, dtype=np.int64)
   length = order.shape[0]
+  shift = length if max_shift is None else max_shift
   rows = [order]
   for i in range(length):
     rest = np.delete(order, i)
-    for j in range(length):
+    for j in range(max(0, i - shift), min(length, i + shift + 1)):
       if j != i:
         rows.append(np.insert(rest, j, order[i]))
   return orders_lib.unique_orders(np.stack(rows))[0]
+
+
+def num_insertion_moves(length: int, max_shift: int | None = None) -> int:
+  """Rows of ``insertion_moves``: 1 + (L-1)^2 unrestricted; with shifts of
+  1..w (w = min(max_shift, L-1)), 1 + 2(wL - w(w+1)/2) - (L-1), the L-1
+  adjacent swaps counted once."""
+  w = length - 1 if max_shift is None else min(max_shift, length - 1)
+  return 1 + 2 * (w * length - w * (w + 1) // 2) - (length - 1)
 
 
 def num_inside_moves(size: int, cap: int) -> int:

@@ -150,6 +150,15 @@ def test_describe_estimators_scores_and_configs():
   assert base.describe(scores.auc()) == {'type': 'Auc'}
 
 
+def test_fields_added_later_are_described_only_when_set():
+  # Insertion.max_shift came after cell files and checkpoints were written:
+  # at its default the description is the one those files hold.
+  assert base.describe(lopro.strategies.Insertion()) == {
+      'type': 'Insertion', 'rounds': 4, 'name': 'insertion'}
+  assert base.describe(lopro.strategies.Insertion(max_shift=2))[
+      'max_shift'] == 2
+
+
 def test_describe_plain_values_numpy_and_callables():
   assert base.describe({'a': (1, np.int64(2)), 3: np.array([1.5])}) == {
       'a': [1, 2], '3': [1.5]}

@@ -80,7 +80,27 @@ def test_nothing_to_climb():
     assert strategy.best(state)[1] == np.inf
 
 
+def test_a_restricted_climb_moves_slots_at_most_max_shift():
+  h = hidden_order(10, 2)
+  start = np.array(h)
+  start[[3, 4]] = start[[4, 3]]
+  start[[7, 8]] = start[[8, 7]]  # two adjacent swaps away from h
+  strategy = Insertion(rounds=5, max_shift=1)
+  state = strategy.init(jax.random.key(0), 10, starts=start[None])
+  rounds = 0
+  while len(perms := strategy.ask(state)):
+    assert perms.shape == (10, 10)  # the order and its 9 adjacent swaps
+    assert strategy.max_profiles(10) == 5 * 10
+    state = strategy.tell(state, perms, kendall_scorer(h)(perms))
+    rounds += 1
+  order, score = strategy.best(state)
+  np.testing.assert_array_equal(order, h)
+  assert score == 0 and state['local_optimum'] and rounds == 3
+
+
 @pytest.mark.parametrize('kwargs, match', [
+    (dict(max_shift=0), 'max_shift must be None or an int >= 1, got 0'),
+    (dict(max_shift=True), 'max_shift must be None or an int >= 1'),
     (dict(rounds=-1), 'rounds must be an int >= 0, got -1'),
     (dict(rounds=1.5), 'rounds must be an int >= 0, got 1.5'),
     (dict(name=''), "name must be a non-empty str, got ''"),

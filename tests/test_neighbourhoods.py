@@ -111,6 +111,30 @@ def test_insertion_moves_are_the_whole_neighbourhood(length):
   assert rows(cands) == expected
 
 
+@pytest.mark.parametrize('length, max_shift', [(2, 1), (5, 1), (5, 2),
+                                               (6, 3), (6, 5), (5, 9)])
+def test_restricted_insertion_moves_are_the_moves_of_at_most_w(length,
+                                                               max_shift):
+  order = np.random.default_rng(length + max_shift).permutation(length)
+  cands = nb.insertion_moves(order, max_shift)
+  assert cands.shape == (nb.num_insertion_moves(length, max_shift), length)
+  np.testing.assert_array_equal(cands[0], order)
+  # Brute force: slot order[i] moved to j with 1 <= |i - j| <= w.
+  expected = {tuple(order)}
+  for i in range(length):
+    for j in range(length):
+      if 1 <= abs(i - j) <= max_shift:
+        expected.add(tuple(np.insert(np.delete(order, i), j, order[i])))
+  assert rows(cands) == expected
+
+
+def test_num_insertion_moves():
+  assert nb.num_insertion_moves(8) == 50
+  assert nb.num_insertion_moves(8, 7) == nb.num_insertion_moves(8, 100) == 50
+  assert nb.num_insertion_moves(40, 1) == 40  # the 39 adjacent swaps
+  assert nb.num_insertion_moves(40, 2) == 1 + 39 + 2 * 38
+
+
 # ---------------------------------------------------------------------------
 # Block moves.
 

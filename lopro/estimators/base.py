@@ -163,17 +163,27 @@ class Estimator(Protocol):
     ...
 
 
+OMIT_DEFAULT = 'lopro_omit_default'
+
+
 def describe(value: Any) -> Any:
   """A JSON description of an estimator, strategy, score or config.
 
   Dataclasses become ``{'type': class name, field: value, ...}``, recursively;
   numpy values become lists and numbers; other callables their qualified
   name. Equal settings give equal descriptions, so they key checkpoints.
+  A field declared with ``metadata={OMIT_DEFAULT: True}`` (one added after
+  checkpoints and cell files were written) is described only when it differs
+  from its default, so those files still match the settings they were made
+  with.
   """
   if dataclasses.is_dataclass(value) and not isinstance(value, type):
     out = {'type': type(value).__name__}
     for field in dataclasses.fields(value):
-      out[field.name] = describe(getattr(value, field.name))
+      item = getattr(value, field.name)
+      if field.metadata.get(OMIT_DEFAULT) and item == field.default:
+        continue
+      out[field.name] = describe(item)
     return out
   if isinstance(value, (list, tuple)):
     return [describe(v) for v in value]

@@ -27,6 +27,7 @@ import numpy as np
 
 from lopro import neighbourhoods
 from lopro import orders as orders_lib
+from lopro.estimators import base as estimators_base
 from lopro.strategies import base
 
 
@@ -38,12 +39,17 @@ class Insertion:
     rounds: most rounds per start (each profiles 1 + (L-1)^2 orders).
     name: the prefix of the runs' names: ``'<name> r=1'`` for the first
       start, ``'start 2 <name> r=1'`` for the second, ...
+    max_shift: None (every insertion), or how far a slot may move: the
+      restricted neighbourhood of long orders (1: the L-1 adjacent swaps;
+      w: about (2w-1)L orders a round instead of (L-1)^2).
 
   ``init(key, length, starts)`` climbs from ``starts`` (int[S, L]); without
   starts, from one uniformly random order drawn from ``key``.
   """
   rounds: int = 4
   name: str = 'insertion'
+  max_shift: int | None = dataclasses.field(
+      default=None, metadata={estimators_base.OMIT_DEFAULT: True})
 
   def __post_init__(self):
     if (isinstance(self.rounds, bool) or not isinstance(self.rounds, int)
@@ -53,10 +59,16 @@ class Insertion:
     if not isinstance(self.name, str) or not self.name:
       raise ValueError(f'Insertion.name must be a non-empty str, got '
                        f'{self.name!r}')
+    if self.max_shift is not None and (
+        isinstance(self.max_shift, bool) or not isinstance(self.max_shift, int)
+        or self.max_shift < 1):
+      raise ValueError(f'Insertion.max_shift must be None or an int >= 1, '
+                       f'got {self.max_shift!r}')
 
   def max_profiles(self, length: int, num_starts: int = 1) -> int:
     """Most order-profiles from ``num_starts`` starts."""
-    return num_starts * self.rounds * (1 + (length - 1) ** 2)
+    return num_starts * self.rounds * neighbourhoods.num_insertion_moves(
+        length, self.max_shift)
 
   def init(self, key: jax.Array, length: int,
            starts: np.ndarray | None = None) -> base.State:
@@ -103,5 +115,6 @@ class Insertion:
   def _ask_round(self, state: base.State, order: np.ndarray) -> base.State:
     index = state['start_index']
     prefix = self.name if index == 0 else f'start {index + 1} {self.name}'
-    return dict(state, pending=neighbourhoods.insertion_moves(order),
+    return dict(state, pending=neighbourhoods.insertion_moves(
+        order, self.max_shift),
                 stage=f'{prefix} r={state["round"] + 1}')
