@@ -9,7 +9,8 @@ by ``discover.py``, ``compare.py`` and ``reproduce.py``:
   --num_checkpoints --num_heldout --slot_embedding      mixture, universal
   --init=random|structured --insertion_rounds --num_starts   hierarchical
   --budget                                              random, evolution
-  --refine_rounds --refine_steps --refine_seeds         a refine stage
+  --refine_rounds --refine_steps --refine_seeds --refine_max_shift
+                                                        a refine stage
 
 With neither --estimator nor --strategy the method is
 ``lopro.default_method(L)``, the best we have measured at that length; the
@@ -76,6 +77,8 @@ class MethodSpec:
       drops one.
     refine_steps: training steps of the refine stage's Independent scorer.
     refine_seeds: seeds each refine score averages over.
+    refine_max_shift: how far the refine stage's insertion moves may move a
+      slot (``Insertion.max_shift``).
   """
   estimator: str | None = None
   strategy: str | None = None
@@ -93,6 +96,7 @@ class MethodSpec:
   refine_rounds: int | None = None
   refine_steps: int | None = None
   refine_seeds: int | None = None
+  refine_max_shift: int | None = None
 
   @property
   def defaulted(self) -> bool:
@@ -245,10 +249,13 @@ def make_strategy(name: str, spec: MethodSpec = MethodSpec()) -> Any:
 
 
 def make_refine(rounds: int, steps: int | None = None,
-                seeds: int | None = None) -> tuple[Any, Any]:
-  """(``Insertion(rounds, name='refine')``, its Independent scorer)."""
+                seeds: int | None = None, max_shift: int | None = None
+                ) -> tuple[Any, Any]:
+  """(``Insertion(rounds, name='refine', max_shift=...)``, its Independent
+  scorer)."""
   train = lopro.TrainConfig(**({} if steps is None else dict(steps=steps)))
-  return (strategies.Insertion(rounds=rounds, name='refine'),
+  return (strategies.Insertion(rounds=rounds, name='refine',
+                               max_shift=max_shift),
           lopro.Independent(train=train, num_seeds=(
               REFINE_SEEDS if seeds is None else seeds)))
 
@@ -269,20 +276,23 @@ def split_refine(strategy: Any, estimator: Any
 
 def _adjust_refine(refine: tuple[Any, Any] | None, spec: MethodSpec
                    ) -> tuple[Any, Any] | None:
-  """The refine stage after --refine_rounds/steps/seeds."""
+  """The refine stage after --refine_rounds/steps/seeds/max_shift."""
   if spec.refine_rounds == 0:
     return None
   if refine is None:
     if spec.refine_rounds is None:
-      if spec.refine_steps is not None or spec.refine_seeds is not None:
-        raise ValueError('--refine_steps and --refine_seeds need '
-                         '--refine_rounds')
+      if (spec.refine_steps, spec.refine_seeds,
+          spec.refine_max_shift) != (None, None, None):
+        raise ValueError('--refine_steps, --refine_seeds and '
+                         '--refine_max_shift need --refine_rounds')
       return None
     return make_refine(spec.refine_rounds, spec.refine_steps,
-                       spec.refine_seeds)
+                       spec.refine_seeds, spec.refine_max_shift)
   climb, scorer = refine
   if spec.refine_rounds is not None:
     climb = dataclasses.replace(climb, rounds=spec.refine_rounds)
+  if spec.refine_max_shift is not None:
+    climb = dataclasses.replace(climb, max_shift=spec.refine_max_shift)
   changes = {}
   if spec.refine_steps is not None:
     changes['train'] = dataclasses.replace(scorer.train,
@@ -406,7 +416,7 @@ def define_flags(*, steps: str = 'steps', strategy: bool = True,
       'many insertion rounds from the search\'s result, scored one model '
       'per order (Independent, the mean over --refine_seeds); for a coarse '
       'first scorer such as --estimator=universal. 0: none. Unset: the '
-      'default method\'s (6 at L >= 9), else none.', lower_bound=0, **fv)
+      'default method\'s, else none.', lower_bound=0, **fv)
   h['refine_steps'] = flags.DEFINE_integer(
       'refine_steps', None, 'Training steps of every refine profile; unset: '
       f'the default method\'s, else {lopro.TrainConfig().steps}.',
@@ -414,6 +424,10 @@ def define_flags(*, steps: str = 'steps', strategy: bool = True,
   h['refine_seeds'] = flags.DEFINE_integer(
       'refine_seeds', None, 'Seeds each refine score averages over; unset: '
       f'{REFINE_SEEDS}.', lower_bound=1, **fv)
+  h['refine_max_shift'] = flags.DEFINE_integer(
+      'refine_max_shift', None, 'How far a refine move may move a slot (1: '
+      'adjacent swaps, about L orders a round instead of (L-1)^2); unset: '
+      'the default method\'s, else any distance.', lower_bound=1, **fv)
   return MethodFlags(h)
 
 

@@ -73,6 +73,14 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
   assert refine.num_seeds == 3 and refine.train.steps == 300
   assert methods.build_method(13, _spec('--refine_rounds=0')).strategy == (
       default.stages[0][0])
+  # --refine_max_shift restricts its climb (and gives L=40 a refine stage).
+  method = methods.build_method(13, _spec('--refine_max_shift=2'))
+  assert method.strategy.stages[1][0] == dataclasses.replace(
+      default.stages[1][0], max_shift=2)
+  method = methods.build_method(40, _spec('--refine_rounds=3',
+                                          '--refine_max_shift=1'))
+  assert method.strategy.stages[1][0] == lopro.strategies.Insertion(
+      rounds=3, name='refine', max_shift=1)
   # --init=structured is the default method's own structured variant.
   method = methods.build_method(40, _spec('--init=structured'))
   assert (method.strategy, method.estimator) == lopro.default_method(
@@ -122,6 +130,7 @@ def test_explicit_flags_build_the_named_method():
      'the random strategy'),
     (['--budget=9'], 'budget does not apply to the hierarchical strategy'),
     (['--estimator=mixture', '--refine_steps=5'], 'need --refine_rounds'),
+    (['--estimator=mixture', '--refine_max_shift=1'], 'need --refine_rounds'),
     (['--width=15'], 'num_heads=2 must divide width=15'),
 ])
 def test_flags_that_do_not_apply_are_refused(argv, match):
