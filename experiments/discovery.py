@@ -1,4 +1,4 @@
-r"""Discovery tables: searches from random init across tasks, lengths, seeds.
+r"""Discovery tables: searches (random init, or --init=structured) across tasks.
 
 --table=discovery  relu, square19, cubic, sine, triangle, mlp, index d=2 and
                    two planted chains at each of --lengths, --seeds seeds.
@@ -17,6 +17,10 @@ Examples:
   python experiments/discovery.py --table=discovery \
       --lengths=8,10,12,13,16 --output_dir=results/discovery
   python experiments/discovery.py --table=chains --seeds=1 \
+      --output_dir=results/discovery
+  # From the paper's structured init P_b (the default method otherwise):
+  python experiments/discovery.py --table=discovery --init=structured \
+      --tasks=relu,square19 --lengths=20,30,40,64 \
       --output_dir=results/discovery
   # The paper's search exactly, as a baseline:
   python experiments/discovery.py --table=discovery --lengths=8,13 \
@@ -104,7 +108,8 @@ def main(argv):
     raise app.UsageError(str(e)) from None
   command = ' '.join(['python experiments/discovery.py'] + sys.argv[1:])
   device = jax.devices()[0].device_kind
-  text = (f'Searches from random init, seeds 0..{_SEEDS.value - 1}; '
+  text = (f'Searches from {spec.init or "random"} init, seeds '
+          f'0..{_SEEDS.value - 1}; '
           f'device {device}.\n\n' + '\n'.join(out.lines)
           + f'\n\nCommand: `{command}`\n')
   results.atomic_write_json(path + '.json', dict(
