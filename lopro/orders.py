@@ -375,8 +375,9 @@ def topological_sorts(graph, num: int, key: jax.Array | None = None
 
   When the graph has at most ``num`` topological sorts (counted exactly up
   to L = ``MAX_COUNT_LENGTH``) they are all returned, in lexicographic
-  order. Otherwise ``num`` distinct sorts are drawn: each by Kahn's algorithm with a uniformly random
-  choice among the slots whose dependencies are emitted (not uniform over
+  order. Otherwise ``num`` distinct sorts are drawn: each by Kahn's
+  algorithm with a uniformly random choice among the slots whose
+  dependencies are emitted (not uniform over
   all sorts, but every sort can come out), from a numpy Generator seeded
   from ``key`` (``jax.random.key(0)`` if None).
 

@@ -89,9 +89,10 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   sum read from a file 13th and its refine climb needs 6 rounds, a
   width-64 one ranks it 3rd, and it ranks relu's, square19's and index
   d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time.
-  Beyond L=24 a round would take hours on a CPU, and a longer-trained
-  universal model separates the friendly order from its neighbours by
-  itself (L=40: 12,000 steps).
+  Beyond L=24 a round would take hours on a CPU, so a longer-trained
+  universal model decides alone; it is not yet enough: at L=40 from
+  structured init it missed relu (``0 2 1 3 ...``, which it scores below
+  forward) and square19.
   Blocks of more than ``max_block_perms`` re-orderings are subsampled in
   the local stage, which otherwise grows as l! with the block size l.
   The measurements behind the choice are in ``results/discovery/``.

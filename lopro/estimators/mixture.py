@@ -162,7 +162,7 @@ def segments(steps: int, num_checkpoints: int) -> tuple[tuple[int, int], ...]:
 PIECE_STEPS = 1000
 
 
-def pieces(first: int, steps: int, size: int = PIECE_STEPS
+def pieces(first: int, steps: int, size: int
            ) -> tuple[tuple[int, int], ...]:
   """((start step, steps), ...): steps first..first+steps-1 in runs of at
   most ``size``."""
