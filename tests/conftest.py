@@ -5,12 +5,33 @@ tiny; test files import these names (``from conftest import TINY_TRAIN``)
 so that equal configs share compiled programs within a worker.
 """
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# One persistent compilation cache per test run, made by the process that
+# starts it: the xdist workers and the binaries the tests start inherit the
+# environment, so a program compiled in two test files, or by two runs of a
+# binary, is compiled once. Set before jax is imported, which reads it.
+_OWN_CACHE = 'JAX_COMPILATION_CACHE_DIR' not in os.environ
+if _OWN_CACHE:
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = tempfile.mkdtemp(
+      prefix='lopro-tests-jax-cache-')
+  os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
+  os.environ['JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES'] = '0'
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
 import numpy as np
 import pytest
 
 import lopro
 from lopro import orders
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # One layer of width 16, 8 steps of batch 8: compiles in seconds.
 TINY_TRAIN = lopro.TrainConfig(steps=8, width=16, num_heads=2, batch_size=8,
@@ -119,3 +140,27 @@ class FunctionEstimator:
 @pytest.fixture
 def relu8():
   return lopro.get_task('relu', length=8)
+
+
+def pytest_sessionfinish(session):
+  """The process that made the compilation cache removes it."""
+  del session
+  if _OWN_CACHE:
+    shutil.rmtree(os.environ['JAX_COMPILATION_CACHE_DIR'], ignore_errors=True)
+
+
+def run_binary_process(script, *args):
+  """Runs ``experiments/<script>`` with ``args``; the CompletedProcess."""
+  # Smoke runs of tiny configs: compiles take about half as long with XLA's
+  # optimisations off, and no test here compares with an optimised run.
+  env = dict(os.environ, JAX_DISABLE_MOST_OPTIMIZATIONS='1')
+  return subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', script), *args],
+      capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+
+
+def run_binary(script, *args):
+  """``run_binary_process``, asserting that the binary succeeded."""
+  proc = run_binary_process(script, *args)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return proc

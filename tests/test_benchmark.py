@@ -3,8 +3,6 @@ tiny smoke runs of the three benchmarks."""
 
 import json
 import os
-import subprocess
-import sys
 
 from absl import app
 from absl import flags
@@ -17,13 +15,13 @@ from experiments.bench import common
 from experiments.bench import devices
 from experiments.bench import estimators
 from experiments.bench import population
+from conftest import run_binary
 from lopro.estimators import halving
 from lopro.estimators import independent
 from lopro.estimators import mixture
 from lopro.estimators import universal
 
 FLAGS = flags.FLAGS
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _fake_result(orders_timed=(1, 64)):
@@ -348,13 +346,8 @@ def devices_smoke(tmp_path_factory):
   if jax.default_backend() != 'cpu' and jax.device_count() < 2:
     pytest.skip('needs 2 accelerators (only CPUs get virtual devices)')
   output = str(tmp_path_factory.mktemp('bench_devices') / 'devices.json')
-  env = dict(os.environ, JAX_DISABLE_MOST_OPTIMIZATIONS='1')
-  proc = subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'experiments', 'benchmark.py'),
-       '--devices=1,2', '--devices_num_orders=2', '--steps=3', '--seed=3',
-       f'--output={output}'], capture_output=True, text=True, timeout=300,
-      cwd=ROOT, env=env)
-  assert proc.returncode == 0, proc.stderr[-3000:]
+  run_binary('benchmark.py', '--devices=1,2', '--devices_num_orders=2',
+             '--steps=3', '--seed=3', f'--output={output}')
   with open(output) as f:
     return output, json.load(f)
 

@@ -1,0 +1,172 @@
+"""Smoke runs of the table binaries as real commands: reproduce.py (tables
+1 and 2, the estimators table) and discovery.py."""
+
+import json
+import os
+
+import numpy as np
+
+from conftest import run_binary
+from conftest import run_binary_process
+import lopro
+from lopro import orders
+
+
+def test_reproduce_binary_table1_smoke(tmp_path):
+  out = str(tmp_path)
+  run_binary('reproduce.py', '--table=1', '--tasks=relu', '--length=3',
+             '--steps=5', '--seeds=1', f'--output_dir={out}')
+  record = json.load(open(os.path.join(out, 'table1_cpu_L3_relu.json')))
+  (row,) = record['rows']
+  assert row['row'] == 'relu' and row['friendly_is'] == 'forward'
+  assert set(row['success']) == {'forward', 'reverse'}
+  assert 0.0 <= row['success']['forward']['mean'] <= 1.0
+  assert record['config']['train']['steps'] == 5
+  text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
+  assert '| relu |' in text
+  assert 'Command: `python experiments/reproduce.py' in text
+  assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000
+  # Table 1 runs no profile: method flags are refused, not ignored.
+  proc = run_binary_process('reproduce.py', '--table=1', '--estimator=mixture',
+                            f'--output_dir={out}')
+  assert proc.returncode != 0 and 'reads no --estimator' in proc.stderr
+
+
+def test_reproduce_binary_estimators_smoke(tmp_path):
+  out = str(tmp_path)
+  # Two estimators keep it to two compiles; the others share their code.
+  run_binary('reproduce.py', '--table=estimators', '--tasks=relu', '--length=4',
+             '--profile_steps=15', '--num_random=5',
+             '--estimators=mixture_no_slot,halving', '--seeds=1',
+             f'--output_dir={out}')
+  record = json.load(open(os.path.join(out, 'estimators_L4_relu.json')))
+  (row,) = record['rows']
+  assert row['num_orders'] == 6
+  cells = row['estimators']
+  assert set(cells) == {'mixture_no_slot', 'halving'}
+  assert all(1 <= c['friendly_rank'] <= 6 for c in cells.values())
+  # Halving (eta 2, 4 rungs of 1, 2, 4, 8 steps) on 6, 3, 2, 1 orders.
+  assert cells['halving']['order_steps'] == 6 + 3 * 2 + 2 * 4 + 1 * 8
+  assert cells['mixture_no_slot']['order_steps'] == 15
+  described = record['estimators']['mixture_no_slot']
+  assert described['type'] == 'Mixture'
+  assert described['slot_embedding'] is False
+  assert described['train']['steps'] == 15
+  assert -1 <= row['spearman']['mixture_no_slot~halving'] <= 1
+  text = open(os.path.join(out, 'estimators_L4_relu.md')).read()
+  assert 'mixture_no_slot~halving' in text and 'Command: `' in text
+  assert os.path.getsize(os.path.join(out, 'estimators_L4_relu.png')) > 1000
+
+
+def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
+  out = str(tmp_path)
+
+  def run(*args):
+    return run_binary('reproduce.py', *args)
+
+  def attempt(*args):
+    return run_binary_process('reproduce.py', *args)
+
+  common_args = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
+                 '--estimator=universal', '--profile_steps=8',
+                 '--refine_rounds=1', '--refine_steps=5',
+                 f'--output_dir={out}']
+  run(*common_args, '--seeds=1')
+  path = os.path.join(out, 'table2_cpu_universal_refine5_relu')
+  first = json.load(open(path + '.json'))
+  (row,) = first['rows']
+  assert (row['row'], row['length'], row['seed']) == ('relu', 3, 0)
+  assert sorted(map(int, row['discovered'].split())) == [0, 1, 2]
+  # One refine round climbed from the universal model's order.
+  assert row['refine_rounds_run'] == 1
+  assert sorted(map(int, row['before_refine'].split())) == [0, 1, 2]
+  assert set(row['success']) == {'discovered', 'forward', 'reverse'}
+  assert row['friendly_success'] == row['success']['forward']
+  method = first['methods']['3']
+  assert method['estimator']['type'] == 'Universal'
+  assert method['estimator']['train']['steps'] == 8
+  assert method['strategy']['stages'][1][1]['train']['steps'] == 5
+  assert first['config']['train']['steps'] == 5
+  saved = json.load(open(path + '.cells.json'))
+  assert list(saved['cells']) == ['relu L=3 seed=0']
+  assert saved['fingerprint']['methods']['3'] == {
+      k: method[k] for k in ('strategy', 'estimator')}
+  text = open(path + '.md').read()
+  assert '| relu | 3 | 1 | ' in text  # the per-(task, L) summary
+  assert 'Within 5 points of the friendly order: ' in text
+  assert '/1 cells' in text
+  # A friendly order at <= 5% makes "within 5 points" vacuous: said so.
+  assert ('Vacuous (1 of them' in text) == (row['friendly_success'] <= 0.05)
+  # The same command again: the finished cell is read back, not searched.
+  proc = run(*common_args, '--seeds=1')
+  assert 'table 2: cell' not in proc.stderr
+  assert json.load(open(path + '.json'))['rows'] == [row]
+  # --report_only runs nothing and lists the cells that are missing.
+  proc = run(*common_args, '--seeds=2', '--report_only')
+  assert 'table 2: cell' not in proc.stderr
+  assert json.load(open(path + '.json'))['rows'] == [row]
+  assert 'Not run yet (1 cells): relu L=3 seed=1.' in open(path + '.md').read()
+  # Cells made with other settings are never mixed in.
+  proc = attempt(*common_args, '--seeds=2',
+                      '--steps=6')
+  assert proc.returncode != 0
+  assert 'holds cells made with other settings' in proc.stderr
+  # Nothing finished: --report_only says so.
+  proc = attempt(*common_args, '--seeds=1',
+                      '--report_only', f'--output_dir={out}/empty')
+  assert proc.returncode != 0
+  assert 'no finished cells in' in proc.stderr
+  # Nothing to reuse on the first run: every evaluation was trained.
+  assert row['reused_evaluations'] == []
+  # A wider subset with the same settings takes the finished relu cell from
+  # the relu-only file and runs the square19 one.
+  proc = run(*common_args, '--seeds=1',
+              '--tasks=relu,square19')
+  assert 'cell relu L=3 seed=0 taken from' in proc.stderr
+  assert 'table 2: cell 2/2, square19 L=3 seed=0' in proc.stderr
+  wider = json.load(open(path + '_square19.json'))['rows']
+  assert [r['row'] for r in wider] == ['relu', 'square19']
+  assert wider[0] == row
+  assert wider[1]['reused_evaluations'] == []
+  # Other search settings, same evaluation: a new cell, whose forward and
+  # reverse evaluations are read from the finished ones, not retrained.
+  run(*common_args, '--seeds=1', '--refine_steps=6')
+  (other,) = json.load(open(os.path.join(
+      out, 'table2_cpu_universal_refine6_relu.json')))['rows']
+  assert {'forward', 'reverse'} <= set(other['reused_evaluations'])
+  assert other['success']['forward'] == row['success']['forward']
+  assert other['success']['reverse'] == row['success']['reverse']
+  # --noreuse takes nothing from the other files: a report of a relu cell
+  # that only they hold finds no finished cell.
+  proc = run(*common_args, '--seeds=1', '--tasks=relu,square19',
+             '--refine_steps=6', '--report_only')
+  assert 'cell relu L=3 seed=0 taken from' in proc.stderr
+  proc = attempt(*common_args, '--seeds=1', '--tasks=relu,square19',
+                 '--refine_steps=6', '--report_only', '--noreuse')
+  assert proc.returncode != 0
+  assert 'no finished cells in' in proc.stderr
+
+
+def test_discovery_binary_reports_matches_and_resumes(tmp_path):
+  out = str(tmp_path)
+  args = ('--table=chains', '--num_chains=1', '--chain_length=4', '--seeds=1',
+          '--strategy=exhaustive', '--estimator=independent', '--steps=120',
+          f'--output_dir={out}')
+  first = run_binary('discovery.py', *args)
+  data = json.load(open(os.path.join(out, 'chains_L4_exhaustive_'
+                                     'independent.json')))
+  rows = {r['row']: r for r in data['rows']}
+  assert set(rows) == {'relu_chain5000', 'square19_chain5000'}
+  for row, cell in rows.items():
+    task = lopro.get_task(row.split('_')[0], 4, chain=np.random.default_rng(
+        5000).permutation(4).tolist())
+    assert cell['friendly'] == orders.order_to_string(task.friendly_order)
+    assert cell['match'] == task.friendly_match(
+        orders.order_from_string(cell['order']))
+    assert cell['num_profiled'] == 24  # all 4! orders
+  assert 'Found (exact + equivalent)' in first.stdout
+  # The same command reads both cells back and runs nothing.
+  again = run_binary('discovery.py', *args)
+  assert 'discovery cell' not in again.stderr
+  assert json.load(open(os.path.join(
+      out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']
