@@ -24,8 +24,10 @@ Other examples:
   python experiments/discover.py --task=relu --length=13 \
       --output_dir=/tmp/lopro_relu13
 (at L=13 the default is one universal model scoring the whole search, then
-refine rounds with one model per order; 25 minutes on 2 CPU cores, finds the
-friendly order.) The paper's method: --strategy=paper --estimator=mixture.
+refine rounds with one model per order; 449 s on 2 CPU cores with seed 0,
+ending on 1 2 0 3 ... 12, equivalent to forward: slot 0 copies its input;
+results/discovery/README.md.) The paper's method: --strategy=paper
+--estimator=mixture --noslot_embedding.
 
 Your own data instead of --task (``lopro.dataset_task``: one example per
 line, ``3 -1 4 # 3 2 6``, or .npz / .jsonl), written back in the discovered

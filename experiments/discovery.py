@@ -24,7 +24,8 @@ Examples:
       --output_dir=results/discovery
   # The paper's search exactly, as a baseline:
   python experiments/discovery.py --table=discovery --lengths=8,13 \
-      --strategy=paper --estimator=mixture --output_dir=results/discovery
+      --strategy=paper --estimator=mixture --noslot_embedding \
+      --output_dir=results/discovery
 """
 
 import os
