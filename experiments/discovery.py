@@ -66,18 +66,6 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
 
-def table_name(spec: methods.MethodSpec) -> str:
-  """``<table>[_L<chain length>]_<method>``, the method 'default' when both
-  --estimator and --strategy are unset."""
-  tag = 'default' if spec.defaulted else '_'.join(
-      part for part in (spec.strategy, spec.estimator) if part)
-  if spec.init == 'structured':
-    tag += '_structured'
-  if _TABLE.value == 'chains':
-    return f'chains_L{_CHAIN_LENGTH.value}_{tag}'
-  return f'discovery_{tag}'
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -95,7 +83,7 @@ def main(argv):
     built = {length: methods.build_method(length, spec) for length in lengths}
   except ValueError as e:
     raise app.UsageError(str(e)) from None
-  name = table_name(spec)
+  name = discovery.table_name(spec, _TABLE.value, _CHAIN_LENGTH.value)
   path = common.output_path(_OUTPUT_DIR.value, name, _TASKS.value)
   store = common.CellStore(path, dict(
       eval_config=None, methods={

@@ -13,6 +13,7 @@ import pytest
 from experiments import methods
 from experiments.tables import common
 from experiments.tables import delay
+from experiments.tables import discovery
 from experiments.tables import table2
 from conftest import TINY_EVAL
 from conftest import TINY_INDEPENDENT
@@ -117,6 +118,19 @@ def test_explicit_flags_build_the_named_method():
 def test_flags_that_do_not_apply_are_refused(argv, match):
   with pytest.raises(ValueError, match=match):
     methods.build_method(8, _spec(*argv))
+
+
+@pytest.mark.parametrize('argv, table, name', [
+    ([], 'discovery', 'discovery_default'),
+    (['--init=structured'], 'discovery', 'discovery_default_structured'),
+    (['--strategy=paper', '--estimator=mixture'], 'discovery',
+     'discovery_paper_mixture'),
+    (['--strategy=paper', '--estimator=mixture', '--noslot_embedding'],
+     'discovery', 'discovery_paper_mixture_noslot'),
+    (['--strategy=exhaustive'], 'chains', 'chains_L6_exhaustive'),
+])
+def test_discovery_table_names_tell_the_methods_apart(argv, table, name):
+  assert discovery.table_name(_spec(*argv), table, 6) == name
 
 
 # --------------------------------------------------------------------------

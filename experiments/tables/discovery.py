@@ -70,6 +70,25 @@ def run_cell(task: lopro.Task, seed: int, method: methods.Method
               method=method.describe())
 
 
+def table_name(spec: methods.MethodSpec, table: str,
+               chain_length: int) -> str:
+  """``discovery_<method>`` or ``chains_L<chain_length>_<method>``.
+
+  The method is 'default' when the spec sets neither estimator nor
+  strategy, else '<strategy>_<estimator>' (the parts given); '_noslot' marks
+  a mixture without slot embeddings, '_structured' the structured init.
+  """
+  tag = 'default' if spec.defaulted else '_'.join(
+      part for part in (spec.strategy, spec.estimator) if part)
+  if spec.slot_embedding is False:
+    tag += '_noslot'
+  if spec.init == 'structured':
+    tag += '_structured'
+  if table == 'chains':
+    return f'chains_L{chain_length}_{tag}'
+  return f'discovery_{tag}'
+
+
 def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
           lengths: list[int], seeds: list[int],
           method_at: Any, store: common.CellStore,
