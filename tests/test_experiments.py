@@ -1,6 +1,7 @@
 """Tests of the experiments' library code, in-process: the method flags
-(experiments/methods.py), the table-2 cell store and the delay table. The
-binaries run as commands in test_binaries.py and test_tables.py."""
+(experiments/methods.py), the discovery tables' names, the table-2 cell
+store and the delay table. The binaries run as commands in test_binaries.py
+and test_tables.py."""
 
 import dataclasses
 import json
