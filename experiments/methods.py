@@ -11,11 +11,13 @@ by ``discover.py``, ``compare.py`` and ``reproduce.py``:
   --budget                                              random, evolution
   --refine_rounds --refine_steps --refine_seeds --refine_max_shift
                                                         a refine stage
+  --polish_rounds                                       the polish stage
 
 With neither --estimator nor --strategy the method is
 ``lopro.default_method(L)``, the best we have measured at that length; the
 other flags then adjust it (e.g. --steps the steps of its estimator,
---refine_rounds=0 drops its refine stage). With only one of them, the other
+--refine_rounds=0 drops its refine stage, --polish_rounds=0 its polish
+stage). With only one of them, the other
 is the library's default (``Hierarchical()``, ``Independent()``), as in
 ``lopro.search_order``. A flag left unset never overrides a default.
 
@@ -79,6 +81,8 @@ class MethodSpec:
     refine_seeds: seeds each refine score averages over.
     refine_max_shift: how far the refine stage's insertion moves may move a
       slot (``Insertion.max_shift``).
+    polish_rounds: rounds of a last ``Insertion(name='polish')`` stage
+      scored by Halving (``lopro.search.polish_stage``); 0 drops one.
   """
   estimator: str | None = None
   strategy: str | None = None
@@ -97,6 +101,7 @@ class MethodSpec:
   refine_steps: int | None = None
   refine_seeds: int | None = None
   refine_max_shift: int | None = None
+  polish_rounds: int | None = None
 
   @property
   def defaulted(self) -> bool:
@@ -261,17 +266,25 @@ def make_refine(rounds: int, steps: int | None = None,
 
 
 def split_refine(strategy: Any, estimator: Any
-                 ) -> tuple[Any, Any, tuple[Any, Any] | None]:
-  """(search strategy, its estimator, refine stage or None) of a method
-  whose strategy may be ``Pipeline((s, e), (Insertion(name='refine'),
-  e2))``, as ``lopro.default_method`` builds at L >= 9."""
-  stages = getattr(strategy, 'stages', None)
-  if (stages is not None and len(stages) == 2
-      and isinstance(stages[1][0], strategies.Insertion)
-      and stages[1][0].name == 'refine'):
-    (first, first_estimator), refine = stages
-    return first, first_estimator or estimator, refine
-  return strategy, estimator, None
+                 ) -> tuple[Any, Any, tuple[Any, Any] | None,
+                            tuple[Any, Any] | None]:
+  """(search strategy, its estimator, refine stage or None, polish stage or
+  None) of a method whose strategy may be ``Pipeline((s, e),
+  (Insertion(name='refine'), e2)[, (Insertion(name='polish'), e3)])``, as
+  ``lopro.default_method`` builds at L <= 24."""
+  stages = list(getattr(strategy, 'stages', None) or ())
+  named = {}
+  while len(stages) > 1 and isinstance(stages[-1][0], strategies.Insertion):
+    name = stages[-1][0].name
+    if name not in ('refine', 'polish') or name in named or (
+        name == 'polish' and 'refine' in named):
+      break
+    named[name] = stages.pop()
+  if len(stages) != 1 or not named:
+    return strategy, estimator, None, None
+  first, first_estimator = stages[0]
+  return (first, first_estimator or estimator, named.get('refine'),
+          named.get('polish'))
 
 
 def _adjust_refine(refine: tuple[Any, Any] | None, spec: MethodSpec
@@ -302,6 +315,19 @@ def _adjust_refine(refine: tuple[Any, Any] | None, spec: MethodSpec
   return climb, dataclasses.replace(scorer, **changes)
 
 
+def _adjust_polish(polish: tuple[Any, Any] | None, spec: MethodSpec
+                   ) -> tuple[Any, Any] | None:
+  """The polish stage after --polish_rounds."""
+  if spec.polish_rounds is None:
+    return polish
+  if spec.polish_rounds == 0:
+    return None
+  if polish is None:
+    return search_lib.polish_stage(spec.polish_rounds)
+  climb, scorer = polish
+  return dataclasses.replace(climb, rounds=spec.polish_rounds), scorer
+
+
 def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
   """The method a spec describes at length L (see the module docstring).
 
@@ -310,17 +336,19 @@ def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
   """
   if spec.defaulted:
     strategy, estimator = lopro.default_method(length, spec.init)
-    search, estimator, refine = split_refine(strategy, estimator)
+    search, estimator, refine, polish = split_refine(strategy, estimator)
     # default_method searches with Hierarchical() at every length.
     search = dataclasses.replace(search, **_hierarchical_overrides(spec))
     estimator = configure_estimator(estimator, spec)
   else:
     search = make_strategy(spec.strategy or 'hierarchical', spec)
     estimator = make_estimator(spec.estimator or 'independent', spec)
-    refine = None
+    refine = polish = None
   refine = _adjust_refine(refine, spec)
-  if refine is not None:
-    search = strategies.Pipeline((search, estimator), refine)
+  polish = _adjust_polish(polish, spec)
+  later = [stage for stage in (refine, polish) if stage is not None]
+  if later:
+    search = strategies.Pipeline((search, estimator), *later)
   adjusted = spec.defaulted and (search, estimator) != lopro.default_method(
       length, spec.init)
   return Method(search, estimator, spec.defaulted, adjusted)
@@ -428,6 +456,12 @@ def define_flags(*, steps: str = 'steps', strategy: bool = True,
       'refine_max_shift', None, 'How far a refine move may move a slot (1: '
       'adjacent swaps, about L orders a round instead of (L-1)^2); unset: '
       'the default method\'s, else any distance.', lower_bound=1, **fv)
+  h['polish_rounds'] = flags.DEFINE_integer(
+      'polish_rounds', None, 'Beyond the paper: a stage of at most this many '
+      'insertion rounds after the refine stage, scored by Halving to 1,050 '
+      'steps (finer near the optimum than the refine profile). 0: none. '
+      'Unset: the default method\'s (at 9 <= L <= 12), else none.',
+      lower_bound=0, **fv)
   return MethodFlags(h)
 
 

@@ -40,6 +40,7 @@ from lopro import results
 from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 from lopro.estimators import base as estimators_base
+from lopro.estimators import halving
 from lopro.estimators import independent
 from lopro.estimators import universal
 from lopro.strategies import base as strategies_base
@@ -79,6 +80,10 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
     >= 25   width 32, 12,000  120               none; insertion rounds
                                                 from 1 start, not 3
 
+  and at 9 <= L <= 12 a last ``polish`` stage: up to 3 insertion rounds
+  scored by ``Halving`` to 1,050 steps (every neighbour 150 steps, the best
+  half 450, the best quarter 1,050).
+
   The universal model makes the search cost one training run plus forward
   passes; it is coarse near the optimum (at relu L=13 it cannot tell where
   the first few slots go), so one model per order finishes the climb, while
@@ -89,6 +94,13 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   sum read from a file 13th and its refine climb needs 6 rounds, a
   width-64 one ranks it 3rd, and it ranks relu's, square19's and index
   d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time.
+  The 300-step refine profile cannot always tell forward from an order one
+  insertion away (sine and index d=2 at L=10 end on such local optima,
+  forward 4th and 5th of their 82 neighbours); the 1,050-step halving
+  profile ranks forward 1st there, so the polish stage moves to it. It
+  costs about 85 s a round at L=10, so it is not run at L=8 (whose
+  3-minute budget it would break; the refine alone finds 28 of 29 L=8
+  cells) nor from L=13 (145 orders a round).
   Beyond L=24 a round would take hours on a CPU, so a longer-trained
   universal model decides alone; it is not yet enough: at L=40 from
   structured init it missed relu (``0 2 1 3 ...``, which it scores below
@@ -117,11 +129,21 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
                                      num_starts=starts)
   if length > 24:
     return search, scorer
-  refine = independent.Independent()
   rounds = 12 if length <= 10 else 6
-  return (pipeline.Pipeline(
-      (search, scorer),
-      (insertion.Insertion(rounds=rounds, name='refine'), refine)), scorer)
+  stages = [(search, scorer),
+            (insertion.Insertion(rounds=rounds, name='refine'),
+             independent.Independent())]
+  if 9 <= length <= 12:
+    stages.append(polish_stage())
+  return pipeline.Pipeline(*stages), scorer
+
+
+def polish_stage(rounds: int = 3) -> tuple[Any, Any]:
+  """(``Insertion(rounds, name='polish')``, its ``Halving`` scorer): the
+  default method's last stage at 9 <= L <= 12 (``default_method``)."""
+  return (insertion.Insertion(rounds=rounds, name='polish'),
+          halving.Halving(train=train_lib.TrainConfig(steps=1050), eta=2,
+                          rungs=3))
 
 
 @dataclasses.dataclass

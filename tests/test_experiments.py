@@ -38,7 +38,7 @@ def _spec(*argv, **define):
 def test_unset_method_flags_are_the_default_method():
   spec = _spec()
   assert spec == methods.MethodSpec() and spec.defaulted
-  for length in (4, 8, 9, 13):
+  for length in (4, 8, 9, 10, 12, 13, 16, 40):
     method = methods.build_method(length, spec)
     assert (method.strategy, method.estimator) == lopro.default_method(length)
     assert method.describe().startswith('the default method for this length')
@@ -64,6 +64,22 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
                                           '--refine_max_shift=1'))
   assert method.strategy.stages[1][0] == lopro.strategies.Insertion(
       rounds=3, name='refine', max_shift=1)
+  # --polish_rounds sets or drops the polish stage of L=9-12, or adds one.
+  default10, _ = lopro.default_method(10)
+  method = methods.build_method(10, _spec('--polish_rounds=1'))
+  assert method.strategy.stages[:2] == default10.stages[:2]
+  assert method.strategy.stages[2] == lopro.search.polish_stage(1)
+  assert method.adjusted
+  method = methods.build_method(10, _spec('--polish_rounds=0'))
+  assert method.strategy.stages == default10.stages[:2]
+  method = methods.build_method(10, _spec('--refine_rounds=0'))
+  assert method.strategy.stages == (default10.stages[0], default10.stages[2])
+  method = methods.build_method(13, _spec('--polish_rounds=2'))
+  assert method.strategy.stages == (*default.stages,
+                                    lopro.search.polish_stage(2))
+  method = methods.build_method(13, _spec('--estimator=universal',
+                                          '--polish_rounds=2'))
+  assert method.strategy.stages[1] == lopro.search.polish_stage(2)
   # --init=structured is the default method's own structured variant.
   method = methods.build_method(40, _spec('--init=structured'))
   assert (method.strategy, method.estimator) == lopro.default_method(

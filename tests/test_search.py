@@ -97,15 +97,23 @@ def test_each_estimator_keeps_its_own_scores():
 
 def test_default_method_by_length():
   for length, steps, width, block_perms, rounds in (
-      (8, 3000, 64, 5040, 12), (13, 3000, 32, 5040, 6),
+      (8, 3000, 64, 5040, 12), (10, 3000, 64, 5040, 12),
+      (12, 3000, 32, 5040, 6), (13, 3000, 32, 5040, 6),
       (16, 6000, 32, 720, 6)):
     strategy, estimator = search.default_method(length)
-    (first, first_est), (refine, refine_est) = strategy.stages
+    (first, first_est), (refine, refine_est), *polish = strategy.stages
     assert first == strategies.Hierarchical(max_block_perms=block_perms)
     assert first_est == estimator == lopro.Universal(
         train=lopro.TrainConfig(steps=steps, batch_size=128, width=width))
     assert refine == strategies.Insertion(rounds=rounds, name='refine')
     assert refine_est == lopro.Independent()
+    # A polish stage scored by halving to 1,050 steps at 9 <= L <= 12 only.
+    assert polish == ([search.polish_stage()] if 9 <= length <= 12 else [])
+  climb, scorer = search.polish_stage()
+  assert climb == strategies.Insertion(rounds=3, name='polish')
+  assert scorer == lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
+                                 rungs=3)
+  assert [steps for _, steps in scorer.plan(82)] == [150, 300, 600]
   # Beyond L=24 no refine: a round would take hours on a CPU.
   strategy, estimator = search.default_method(40)
   assert strategy == strategies.Hierarchical(max_block_perms=120,
@@ -113,6 +121,9 @@ def test_default_method_by_length():
   assert estimator.train.steps == 12000
   assert ('Hierarchical scored by Universal, then Insertion scored by '
           'Independent') == search.describe_method(*search.default_method(13))
+  assert ('Hierarchical scored by Universal, then Insertion scored by '
+          'Independent, then Insertion scored by Halving'
+          ) == search.describe_method(*search.default_method(10))
 
 
 def test_init_picks_the_default_methods_initial_population():

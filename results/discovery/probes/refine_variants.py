@@ -4,7 +4,9 @@
 
 TASK is a task name with options as in discover.py (index_d2, relu, ...),
 VARIANT one of: default (Independent, 300 steps), ind1000 (Independent, 1,000
-steps), halving (Halving, 1,050 steps, eta 2, 3 rungs: 150 / 450 / 1,050).
+steps), halving (Halving, 1,050 steps, eta 2, 3 rungs: 150 / 450 / 1,050),
+polish (the default, then 3 rounds of insertion moves scored by that
+Halving; polishN: N rounds).
 STEPS, if given, replaces the universal model's training steps. Prints the
 order found, whether it is friendly, the order-profiles, the time
 and the refine rounds.
@@ -34,15 +36,22 @@ refine = {
     'ind1000': lopro.Independent(train=lopro.TrainConfig(steps=1000)),
     'halving': lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
                              rungs=3),
-}[variant]
-method = pipeline.Pipeline((strategy.stages[0][0], scorer),
-                           (refine_strategy, refine))
+}.get(variant)
+polish = None
+if variant.startswith('polish'):  # polish or polishN: the default, then
+  refine = lopro.Independent()     # N (3) rounds scored by Halving 1,050
+  polish = (lopro.strategies.Insertion(
+      rounds=int(variant[len('polish'):] or 3), name='polish'),
+            lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
+                          rungs=3))
+stages = [(strategy.stages[0][0], scorer), (refine_strategy, refine)]
+method = pipeline.Pipeline(*stages, *([polish] if polish else []))
 records = []
 t0 = time.time()
 result = lopro.search_order(task, strategy=method, estimator=scorer,
                             seed=seed, callback=records.append)
 seconds = time.time() - t0
-refine_runs = [r for r in records if 'refine' in r.name]
+refine_runs = [r for r in records if 'refine' in r.name or 'polish' in r.name]
 print(f'{sys.argv[1]} L={length} {variant} seed={seed}',
       f'universal steps {scorer.train.steps}:',
       ' '.join(map(str, result.order)), task.friendly_match(result.order),
