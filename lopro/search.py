@@ -80,9 +80,8 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
     >= 25   width 32, 12,000  120               none; insertion rounds
                                                 from 1 start, not 3
 
-  and at 9 <= L <= 12 a last ``polish`` stage: up to 3 insertion rounds
-  scored by ``Halving`` to 1,050 steps (every neighbour 150 steps, the best
-  half 450, the best quarter 1,050).
+  then at 9 <= L <= 12 up to 3 insertion rounds scored by ``Halving`` to
+  1,050 steps (``polish_stage``: 150 / 450 / 1,050 steps).
 
   The universal model makes the search cost one training run plus forward
   passes; it is coarse near the optimum (at relu L=13 it cannot tell where
@@ -94,20 +93,15 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   sum read from a file 13th and its refine climb needs 6 rounds, a
   width-64 one ranks it 3rd, and it ranks relu's, square19's and index
   d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time.
-  The 300-step refine profile cannot always tell forward from an order one
-  insertion away (sine and index d=2 at L=10 end on such local optima,
-  forward 4th and 5th of their 82 neighbours); the 1,050-step halving
-  profile ranks forward 1st there, so the polish stage moves to it. It
-  costs about 85 s a round at L=10, so it is not run at L=8 (whose
-  3-minute budget it would break; the refine alone finds 28 of 29 L=8
-  cells) nor from L=13 (145 orders a round).
+  The 300-step refine can stop one insertion from forward (sine, index d=2
+  at L=10: forward 4th, 5th of 82 neighbours; halving ranks it 1st). A
+  polish round costs ~85 s at L=10: too much for L=8's 3 minutes or L>=13.
   Beyond L=24 a round would take hours on a CPU, so a longer-trained
   universal model decides alone; it is not yet enough: at L=40 from
   structured init it missed relu (``0 2 1 3 ...``, which it scores below
   forward) and square19.
-  Blocks of more than ``max_block_perms`` re-orderings are subsampled in
-  the local stage, which otherwise grows as l! with the block size l.
-  The measurements behind the choice are in ``results/discovery/``.
+  The local stage subsamples blocks of more than ``max_block_perms``
+  re-orderings (l! for a block of l). Measurements: ``results/discovery/``.
 
   Args:
     length: L.
@@ -139,8 +133,7 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
 
 
 def polish_stage(rounds: int = 3) -> tuple[Any, Any]:
-  """(``Insertion(rounds, name='polish')``, its ``Halving`` scorer): the
-  default method's last stage at 9 <= L <= 12 (``default_method``)."""
+  """The default's last stage at 9 <= L <= 12: (Insertion, Halving)."""
   return (insertion.Insertion(rounds=rounds, name='polish'),
           halving.Halving(train=train_lib.TrainConfig(steps=1050), eta=2,
                           rungs=3))

@@ -81,29 +81,21 @@ def test_discover_binary_writes_result_and_history_and_resumes(tmp_path):
   assert 'estimator.train.steps was 6, now 7' in proc.stderr
 
 
-def test_discover_binary_default_method_with_refine_and_polish_stages(
-    tmp_path):
+def test_discover_binary_default_method_with_a_refine_stage(tmp_path):
   out = str(tmp_path)
   proc = run_binary('discover.py', '--task=relu', '--length=3', '--steps=4',
                     '--width=16', '--batch_size=8', '--refine_rounds=1',
-                    '--refine_steps=4', '--polish_rounds=1',
-                    f'--output_dir={out}')
+                    '--refine_steps=4', f'--output_dir={out}')
   assert 'the default method for this length' in proc.stderr
   assert 'ETA' in proc.stderr
   result = lopro.SearchResult.load(out)
   assert result.strategy['type'] == 'Pipeline'
-  _, refine, polish = result.strategy['stages']
+  refine = result.strategy['stages'][1]
   assert refine[0] == {'type': 'Insertion', 'rounds': 1, 'name': 'refine'}
   assert refine[1]['num_seeds'] == 1 and refine[1]['train']['steps'] == 4
-  assert polish[0] == {'type': 'Insertion', 'rounds': 1, 'name': 'polish'}
-  assert polish[1]['type'] == 'Halving' and polish[1]['rungs'] == 3
-  *_, refined, last = result.history
-  assert refined.name == 'refine r=1' and refined.estimator_index == 1
-  assert last.name == 'polish r=1' and last.estimator_index == 2
-  # The polish climbs from the refine's end over its 1 + (L-1)^2 orders.
-  np.testing.assert_array_equal(
-      last.candidates[0], refined.candidates[np.argmin(refined.scores)])
-  assert len(last.candidates) == 1 + (3 - 1) ** 2 and last.num_reused == 0
+  last = result.history[-1]
+  assert last.name == 'refine r=1' and last.estimator_index == 1
+  assert len(last.candidates) == 1 + (3 - 1) ** 2
   assert result.score == last.scores.min()
 
 
