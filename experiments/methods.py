@@ -272,19 +272,15 @@ def split_refine(strategy: Any, estimator: Any
   None) of a method whose strategy may be ``Pipeline((s, e),
   (Insertion(name='refine'), e2)[, (Insertion(name='polish'), e3)])``, as
   ``lopro.default_method`` builds at L <= 24."""
-  stages = list(getattr(strategy, 'stages', None) or ())
-  named = {}
-  while len(stages) > 1 and isinstance(stages[-1][0], strategies.Insertion):
-    name = stages[-1][0].name
-    if name not in ('refine', 'polish') or name in named or (
-        name == 'polish' and 'refine' in named):
-      break
-    named[name] = stages.pop()
-  if len(stages) != 1 or not named:
+  stages = getattr(strategy, 'stages', None) or ()
+  names = [s.name if isinstance(s, strategies.Insertion) else None
+           for s, _ in stages[1:]]
+  if names not in (['refine'], ['polish'], ['refine', 'polish']):
     return strategy, estimator, None, None
+  later = dict(zip(names, stages[1:]))
   first, first_estimator = stages[0]
-  return (first, first_estimator or estimator, named.get('refine'),
-          named.get('polish'))
+  return (first, first_estimator or estimator, later.get('refine'),
+          later.get('polish'))
 
 
 def _adjust_refine(refine: tuple[Any, Any] | None, spec: MethodSpec
