@@ -39,11 +39,8 @@ refine = {
 }.get(variant)
 polish = None
 if variant.startswith('polish'):  # polish or polishN: the default, then
-  refine = lopro.Independent()     # N (3) rounds scored by Halving 1,050
-  polish = (lopro.strategies.Insertion(
-      rounds=int(variant[len('polish'):] or 3), name='polish'),
-            lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
-                          rungs=3))
+  refine = lopro.Independent()     # N (3) rounds of the default's polish
+  polish = search_lib.polish_stage(int(variant[len('polish'):] or 3))
 stages = [(strategy.stages[0][0], scorer), (refine_strategy, refine)]
 method = pipeline.Pipeline(*stages, *([polish] if polish else []))
 records = []
