@@ -77,7 +77,7 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
     <= 10   width 64, 3,000   5,040             12 rounds, 300 steps
     11-13   width 32, 3,000   5,040             6 rounds, 300 steps
     14-24   width 32, 6,000   720               6 rounds, 300 steps
-    >= 25   width 32, 12,000  120               none; insertion rounds
+    >= 25   width 64, 6,000   120               none; insertion rounds
                                                 from 1 start, not 3
 
   then at 9 <= L <= 12 up to 3 insertion rounds scored by ``Halving`` to
@@ -88,18 +88,17 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   the first few slots go), so one model per order finishes the climb, while
   a round of it stays affordable ((L-1)^2 + 1 orders). The climb stops at
   its local optimum; the round cap only bounds the worst case. Up to L=10
-  the universal model is 64 wide: at L=8, of 32 orders (the chain, its
-  reverse, 30 random) a width-32 model ranks the chain of a clipped running
-  sum read from a file 13th and its refine climb needs 6 rounds, a
-  width-64 one ranks it 3rd, and it ranks relu's, square19's and index
-  d=2's 1st (width 32: 1st, 1st, 2nd) for about twice the training time.
+  the universal model is 64 wide: at L=8 a width-32 one ranks the chain of
+  a clipped running sum read from a file 13th of 32 orders (width 64: 3rd)
+  and index d=2's 2nd (1st), for half the training time.
   The 300-step refine can stop one insertion from forward (sine, index d=2
   at L=10: forward 4th, 5th of 82 neighbours; halving ranks it 1st). A
   polish round costs ~85 s at L=10: too much for L=8's 3 minutes or L>=13.
-  Beyond L=24 a round would take hours on a CPU, so a longer-trained
-  universal model decides alone; it is not yet enough: at L=40 from
-  structured init it missed relu (``0 2 1 3 ...``, which it scores below
-  forward) and square19.
+  Beyond L=24 a round would take hours on a CPU, so the universal model
+  decides alone, 64 wide: at L=40 a width-32 one leaves slots unlearnt
+  (square19, 4,000 steps: slot 24 costs 1.94 nats in forward itself, so
+  orders that move it score as well) and missed relu and square19 from
+  structured init; width 64 learns forward (0.0018) and finds relu.
   The local stage subsamples blocks of more than ``max_block_perms``
   re-orderings (l! for a block of l). Measurements: ``results/discovery/``.
 
@@ -115,9 +114,10 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   elif length <= 24:
     steps, block_perms, starts = 6000, 720, 3
   else:
-    steps, block_perms, starts = 12000, 120, 1
+    steps, block_perms, starts = 6000, 120, 1
   scorer = universal.Universal(train=train_lib.TrainConfig(
-      steps=steps, batch_size=128, width=64 if length <= 10 else 32))
+      steps=steps, batch_size=128,
+      width=64 if length <= 10 or length > 24 else 32))
   search = hierarchical.Hierarchical(initial=initial,
                                      max_block_perms=block_perms,
                                      num_starts=starts)

@@ -118,7 +118,11 @@ def test_default_method_by_length():
   strategy, estimator = search.default_method(40)
   assert strategy == strategies.Hierarchical(max_block_perms=120,
                                              num_starts=1)
-  assert estimator.train.steps == 12000
+  # 64 wide: at L=40 a width-32 model leaves slots unlearnt.
+  assert estimator == lopro.Universal(train=lopro.TrainConfig(
+      steps=6000, batch_size=128, width=64))
+  assert search.default_method(25)[1] == estimator
+  assert search.default_method(24)[1].train.width == 32
   assert ('Hierarchical scored by Universal, then Insertion scored by '
           'Independent') == search.describe_method(*search.default_method(13))
   assert ('Hierarchical scored by Universal, then Insertion scored by '
