@@ -37,6 +37,7 @@ import numpy as np
 
 from lopro import profile as profile_lib
 from lopro import results
+from lopro import scores as scores_lib
 from lopro import tasks as tasks_lib
 from lopro import train as train_lib
 from lopro.estimators import base as estimators_base
@@ -71,14 +72,13 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   Every length runs ``Hierarchical()`` (the paper's global-local search
   plus insertion moves from 3 starts) scored by one ``Universal()`` model,
   trained once on random orders, then insertion moves from its result
-  scored one model per order (a ``Pipeline``):
+  scored finer (a ``Pipeline``):
 
-    L       universal model   max_block_perms   refine (Independent)
-    <= 10   width 64, 3,000   5,040             12 rounds, 300 steps
-    11-13   width 32, 3,000   5,040             6 rounds, 300 steps
-    14-24   width 32, 6,000   720               6 rounds, 300 steps
-    >= 25   width 64, 6,000   120               none; insertion rounds
-                                                from 1 start, not 3
+    L       universal model   max_block_perms   refine: 6 rounds scored by
+    <= 10   width 64, 3,000   5,040             Independent (12 rounds)
+    11-13   width 32, 3,000   5,040             Independent, 300 steps
+    14-24   width 32, 6,000   720               Independent, 300 steps
+    >= 25   width 64, 6,000   120 (1 start)     the universal run's curve
 
   then at 9 <= L <= 12 up to 3 insertion rounds scored by ``Halving`` to
   1,050 steps (``polish_stage``: 150 / 450 / 1,050 steps).
@@ -94,11 +94,11 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   The 300-step refine can stop one insertion from forward (sine, index d=2
   at L=10: forward 4th, 5th of 82 neighbours; halving ranks it 1st). A
   polish round costs ~85 s at L=10: too much for L=8's 3 minutes or L>=13.
-  Beyond L=24 a round would take hours on a CPU, so the universal model
-  decides alone, 64 wide: at L=40 a width-32 one leaves slots unlearnt
-  (square19, 4,000 steps: slot 24 costs 1.94 nats in forward itself, so
-  orders that move it score as well) and missed relu and square19 from
-  structured init; width 64 learns forward and finds both (seed 0 only).
+  Beyond L=24 an Independent round would take hours on a CPU; the refine
+  reads the universal run at 3 checkpoints, their mean (``scores.auc``):
+  converged, it scores relu L=40 seed 1's miss below forward, its curve
+  ranks forward first and climbs there. 64 wide: a width-32 model leaves
+  slots unlearnt at L=40 (square19: slot 24 costs 1.94 nats in forward).
   Blocks of more than ``max_block_perms`` re-orderings (l! for a block of
   l) are subsampled. Measurements: ``results/discovery/``.
 
@@ -121,12 +121,11 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   search = hierarchical.Hierarchical(initial=initial,
                                      max_block_perms=block_perms,
                                      num_starts=starts)
-  if length > 24:
-    return search, scorer
   rounds = 12 if length <= 10 else 6
+  refine = independent.Independent() if length <= 24 else dataclasses.replace(
+      scorer, num_checkpoints=3, score=scores_lib.auc())
   stages = [(search, scorer),
-            (insertion.Insertion(rounds=rounds, name='refine'),
-             independent.Independent())]
+            (insertion.Insertion(rounds=rounds, name='refine'), refine)]
   if 9 <= length <= 12:
     stages.append(polish_stage())
   return pipeline.Pipeline(*stages), scorer

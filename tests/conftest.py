@@ -21,6 +21,10 @@ if _OWN_CACHE:
       prefix='lopro-tests-jax-cache-')
   os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
   os.environ['JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES'] = '0'
+# Compiles dominate the suite and take about half as long with XLA's
+# optimisations off; the models are tiny, so running unoptimised costs less
+# than it saves, and every test compares runs made the same way.
+os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
@@ -140,6 +144,16 @@ class FunctionEstimator:
 @pytest.fixture
 def relu8():
   return lopro.get_task('relu', length=8)
+
+
+@pytest.fixture
+def optimised():
+  """XLA's optimisations on for one test: for a test that trains long
+  enough that running unoptimised costs more than compiling optimised."""
+  jax.config.update('jax_disable_most_optimizations', False)
+  yield
+  jax.config.update('jax_disable_most_optimizations',
+                    os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] == '1')
 
 
 def pytest_sessionfinish(session):

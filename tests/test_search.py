@@ -114,13 +114,18 @@ def test_default_method_by_length():
   assert scorer == lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
                                  rungs=3)
   assert [steps for _, steps in scorer.plan(82)] == [150, 300, 600]
-  # Beyond L=24 no refine: a round would take hours on a CPU.
+  # Beyond L=24 the refine reads the universal run's learning curve (an
+  # Independent round would take hours on a CPU).
   strategy, estimator = search.default_method(40)
-  assert strategy == strategies.Hierarchical(max_block_perms=120,
-                                             num_starts=1)
+  (first, first_est), (refine, refine_est) = strategy.stages
+  assert first == strategies.Hierarchical(max_block_perms=120, num_starts=1)
+  assert refine == strategies.Insertion(rounds=6, name='refine')
   # 64 wide: at L=40 a width-32 model leaves slots unlearnt.
-  assert estimator == lopro.Universal(train=lopro.TrainConfig(
+  assert first_est == estimator == lopro.Universal(train=lopro.TrainConfig(
       steps=6000, batch_size=128, width=64))
+  assert refine_est == lopro.Universal(
+      train=estimator.train, num_checkpoints=3, score=lopro.scores.auc())
+  assert search.default_method(25)[0] == strategy
   assert search.default_method(25)[1] == estimator
   assert search.default_method(24)[1].train.width == 32
   assert ('Hierarchical scored by Universal, then Insertion scored by '
@@ -327,6 +332,7 @@ def test_sigkill_and_resume_gives_the_uninterrupted_result(tmp_path):
                                           - len(saved['history']))
 
 
+@pytest.mark.usefixtures('optimised')  # hundreds of 150-step runs
 def test_real_search_recovers_relu_friendly_order_at_l6():
   # Depth 3 (24 orders per global run) and two local passes, each order
   # profiled for 150 steps of the default explorer.

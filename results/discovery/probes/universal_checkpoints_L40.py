@@ -1,9 +1,9 @@
 """Does the universal model's learning curve rank forward first near it at L=40?
 
-python results/discovery/probes/universal_checkpoints_L40.py TASK STEPS CHECKPOINTS "FOUND"
+python results/discovery/probes/universal_checkpoints_L40.py TASK STEPS CHECKPOINTS "FOUND" [WIDTH [SEED]]
 
-Trains one Universal model (width 32, batch 128) with CHECKPOINTS held-out
-evaluations, scores forward, its 39 adjacent swaps and FOUND on 512 held-out
+Trains one Universal model (width WIDTH, default 32; batch 128; seed SEED,
+default 0) with CHECKPOINTS held-out evaluations, scores forward, its 39 adjacent swaps and FOUND on 512 held-out
 examples, and prints forward's rank at every checkpoint and under auc().
 """
 import sys
@@ -18,15 +18,18 @@ from lopro import scores as scores_lib
 task, steps, ckpts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 L = 40
 found = np.array([int(x) for x in sys.argv[4].split()])
+width = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+seed = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 t = lopro.get_task(task, L)
 fwd = np.arange(L)
 p = np.concatenate([neighbourhoods.insertion_moves(fwd, 1), found[None]])
 est = lopro.Universal(train=lopro.TrainConfig(steps=steps, batch_size=128,
-                                              width=32),
+                                              width=width),
                       num_checkpoints=ckpts, num_heldout=512)
 t0 = time.time()
-prof = lopro.profile_orders(p, t, seed=0, estimator=est)
-print(task, 'steps', steps, 'time %.0fs' % (time.time() - t0))
+prof = lopro.profile_orders(p, t, seed=seed, estimator=est)
+print(task, 'steps', steps, 'width', width, 'seed', seed,
+      'time %.0fs' % (time.time() - t0))
 rank = lambda s: int(np.sum(s < s[0])) + 1
 for c in range(prof.losses.shape[1]):
   s = prof.losses[:, c]
