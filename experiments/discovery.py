@@ -85,11 +85,11 @@ def main(argv):
     raise app.UsageError(str(e)) from None
   name = discovery.table_name(spec, _TABLE.value, _CHAIN_LENGTH.value)
   path = common.output_path(_OUTPUT_DIR.value, name, _TASKS.value)
-  store = common.CellStore(path, dict(
-      eval_config=None, methods={
-          str(length): common.method_fingerprint(m.strategy, m.estimator)
-          for length, m in built.items()}), read_only=_REPORT_ONLY.value)
   try:
+    store = common.CellStore(path, dict(
+        eval_config=None, methods={
+            str(length): common.method_fingerprint(m.strategy, m.estimator)
+            for length, m in built.items()}), read_only=_REPORT_ONLY.value)
     out = discovery.build(name, rows, lengths, list(range(_SEEDS.value)),
                           built.__getitem__, store,
                           report_only=_REPORT_ONLY.value)

@@ -170,3 +170,8 @@ def test_discovery_binary_reports_matches_and_resumes(tmp_path):
   assert 'discovery cell' not in again.stderr
   assert json.load(open(os.path.join(
       out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']
+  # Other settings are refused in one line, before any search runs.
+  other = run_binary_process('discovery.py', *args, '--steps=121')
+  assert other.returncode != 0
+  assert 'holds cells made with other settings' in other.stderr
+  assert 'Traceback' not in other.stderr
