@@ -95,7 +95,7 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   at L=10: forward 4th, 5th of 82 neighbours; halving ranks it 1st). A
   polish round costs ~85 s at L=10: too much for L=8's 3 minutes or L>=13.
   Beyond L=24 an Independent round would take hours on a CPU; the refine
-  reads the universal run at 3 checkpoints, their mean (``scores.auc``):
+  reads the same universal run (kept) at 3 checkpoints, their mean:
   converged, it scores relu L=40 seed 1's miss below forward, its curve
   ranks forward first and climbs there. 64 wide: a width-32 model leaves
   slots unlearnt at L=40 (square19: slot 24 costs 1.94 nats in forward).

@@ -242,7 +242,7 @@ def test_main_rejects_bad_flags(tmp_path, args, match):
 # pylint: disable-next=protected-access
 _CACHES = (independent.compiled_chunk, halving._compiled_programs,
            mixture.training_programs, mixture.evaluation_program,
-           universal.trained_model)
+           universal.training_run, universal.own_run)
 
 
 def _run_main(output, args):

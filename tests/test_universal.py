@@ -1,5 +1,5 @@
 """Tests of lopro.estimators.universal: one any-order model, trained once
-per (task, training run, checkpoints, seed) and reused by every profile."""
+per (task, training run, seed) and reused by every profile."""
 
 import dataclasses
 import time
@@ -75,7 +75,31 @@ def test_kept_model_is_the_one_a_fresh_run_trains():
   for (c, params, loss), (c2, params2, loss2) in zip(kept, fresh):
     assert c == c2 and loss == loss2
     jax.tree.map(np.testing.assert_array_equal, params, params2)
-  assert universal.trained_model(TASK, TRAIN, 2, SEED) is kept
+  hits = universal.training_run.cache_info().hits
+  again = universal.trained_model(TASK, TRAIN, 2, SEED)
+  assert universal.training_run.cache_info().hits == hits + 1
+  assert all(p is q for (_, p, _), (_, q, _) in zip(again, kept))
+
+
+def test_checkpoint_counts_that_divide_the_kept_points_share_one_run():
+  train = dataclasses.replace(TRAIN, steps=24)
+  ends = universal.trained_model(TASK, train, 1, SEED + 7)
+  runs = universal.training_run.cache_info()
+  # 3 and 12 checkpoints read the same run: nothing is trained again.
+  for count, steps in ((3, [8, 16, 24]), (12, list(range(2, 25, 2)))):
+    curve = universal.trained_model(TASK, train, count, SEED + 7)
+    assert [c for c, _, _ in curve] == list(range(count))
+    np.testing.assert_array_equal(
+        mixture.checkpoint_steps(train.steps, count), steps)
+    jax.tree.map(np.testing.assert_array_equal, curve[-1][1], ends[0][1])
+  assert universal.training_run.cache_info().misses == runs.misses
+  # 5 checkpoints (steps 5, 10, 14, 19, 24) are not kept: a run of their
+  # own, whose end is the shared run's end (data follow the global step).
+  own = universal.own_run.cache_info().misses
+  five = universal.trained_model(TASK, train, 5, SEED + 7)
+  assert universal.own_run.cache_info().misses == own + 1
+  assert len(five) == 5
+  jax.tree.map(np.testing.assert_array_equal, five[-1][1], ends[0][1])
 
 
 def test_another_seed_trains_another_model_the_score_does_not():
@@ -85,11 +109,11 @@ def test_another_seed_trains_another_model_the_score_does_not():
   assert not np.allclose(other_seed.scores, base.scores)
   # The held-out set and score are not part of the model: a Universal that
   # differs only there reuses it.
-  hits = universal.trained_model.cache_info().hits
+  hits = universal.training_run.cache_info().hits
   auc = dataclasses.replace(UNIVERSAL, score=scores.auc())
   prof = auc.profile(TASK, p, SEED)
   assert prof.timings['model_reused']
-  assert universal.trained_model.cache_info().hits == hits + 1
+  assert universal.training_run.cache_info().hits == hits + 1
   np.testing.assert_allclose(prof.scores, base.losses.mean(axis=1),
                              rtol=1e-6)
 

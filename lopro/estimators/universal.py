@@ -6,8 +6,11 @@ model is told at every position which stored slot it emits), then scores any
 order by that model's held-out loss on it. It never sees the candidates, so
 it has no population to favour (a mixture's bias), an order's score depends
 on the order and the seed alone (``reusable``), and the model is trained
-once per (task, training run, checkpoints, seed), kept in memory
-(``functools.lru_cache``) and reused by every later profile. A search then
+once per (task, training run, seed), kept in memory
+(``functools.lru_cache``) and reused by every later profile. The run keeps
+its parameters at ``KEPT_POINTS`` evenly spaced steps, so Universals that
+read 1, 2, 3, 4, 6 or 12 checkpoints of one training run share it (a search's
+first stage reads the end, its refine the learning curve). A search then
 costs one training run plus forward passes: at L=13 about 120 orders/s on
 2 CPU cores.
 
@@ -81,19 +84,54 @@ class Universal:
       now (0 when reused; included in ``total_s``).
     """
     start = time.perf_counter()
-    checkpoints, train_s = base.build(trained_model, task, self.train,
-                                      self.num_checkpoints, int(seed))
+    checkpoints, train_s = kept_checkpoints(task, self.train,
+                                            self.num_checkpoints, int(seed))
     return mixture.profile_mixture(
         self, task, perms, seed, True, 1.0, callback, runtime,
         checkpoints=checkpoints, model_reused=train_s == 0.0, start=start,
         train_s=train_s)
 
 
-@functools.lru_cache(maxsize=4)
+# The universal model's training run keeps its parameters at this many evenly
+# spaced steps (12 host copies of a small model): every checkpoint count that
+# divides it reads the same run.
+KEPT_POINTS = 12
+
+Checkpoints = tuple[tuple[int, Any, float], ...]
+
+
+def kept_steps(steps: int) -> np.ndarray:
+  """int64[K]: the steps at which the shared training run keeps parameters."""
+  return mixture.checkpoint_steps(steps, min(KEPT_POINTS, steps))
+
+
+def kept_checkpoints(task: tasks_lib.Task, train: train_lib.TrainConfig,
+                     num_checkpoints: int, seed: int
+                     ) -> tuple[Checkpoints, float]:
+  """The universal model at its C checkpoints, trained now or kept.
+
+  Checkpoints that all lie among ``kept_steps`` come from the one shared
+  training run of (task, train, seed); others from a run of their own.
+
+  Returns:
+    (((checkpoint, host params, train loss), ...), seconds spent training
+    now: 0.0 when the run was kept).
+  """
+  wanted = mixture.checkpoint_steps(train.steps, num_checkpoints)
+  if np.isin(wanted, kept_steps(train.steps)).all():
+    run, train_s = base.build(training_run, task, train, seed)
+    return tuple((c, *run[int(s)]) for c, s in enumerate(wanted)), train_s
+  return base.build(own_run, task, train, num_checkpoints, seed)
+
+
 def trained_model(task: tasks_lib.Task, train: train_lib.TrainConfig,
-                  num_checkpoints: int, seed: int
-                  ) -> tuple[tuple[int, Any, float], ...]:
+                  num_checkpoints: int, seed: int) -> Checkpoints:
   """((checkpoint, host params, train loss), ...) of the universal model."""
+  return kept_checkpoints(task, train, num_checkpoints, seed)[0]
+
+
+def _train(task: tasks_lib.Task, train: train_lib.TrainConfig,
+           num_checkpoints: int, seed: int) -> Checkpoints:
   out = []
   for c, params, loss in mixture.train_checkpoints(
       task, train, True, 1.0, num_checkpoints,
@@ -103,3 +141,19 @@ def trained_model(task: tasks_lib.Task, train: train_lib.TrainConfig,
                  num_checkpoints, loss)
     out.append((c, params, loss))
   return tuple(out)
+
+
+@functools.lru_cache(maxsize=4)
+def training_run(task: tasks_lib.Task, train: train_lib.TrainConfig,
+                 seed: int) -> dict[int, tuple[Any, float]]:
+  """{step: (host params, train loss)} at every one of ``kept_steps``."""
+  steps = kept_steps(train.steps)
+  return {int(steps[c]): (params, loss)
+          for c, params, loss in _train(task, train, steps.size, seed)}
+
+
+@functools.lru_cache(maxsize=4)
+def own_run(task: tasks_lib.Task, train: train_lib.TrainConfig,
+            num_checkpoints: int, seed: int) -> Checkpoints:
+  """The checkpoints of a run for a count whose steps are not kept."""
+  return _train(task, train, num_checkpoints, seed)
