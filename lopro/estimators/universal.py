@@ -9,8 +9,9 @@ on the order and the seed alone (``reusable``), and the model is trained
 once per (task, training run, seed), kept in memory
 (``functools.lru_cache``) and reused by every later profile. The run keeps
 its parameters at ``KEPT_POINTS`` evenly spaced steps, so Universals that
-read 1, 2, 3, 4, 6 or 12 checkpoints of one training run share it (a search's
-first stage reads the end, its refine the learning curve). A search then
+read 1, 2, 3, 4, 6 or 12 checkpoints of one training run share it when its
+steps divide by 12, as the defaults' do (a search's first stage reads the end,
+its refine the learning curve). A search then
 costs one training run plus forward passes: at L=13 about 120 orders/s on
 2 CPU cores.
 
