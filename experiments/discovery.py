@@ -11,6 +11,9 @@ order ('exact'), an order the task proves as friendly ('equivalent') or a
 miss, with its order-profiles and wall time (``experiments/tables/
 discovery.py``). Finished cells are kept in ``<name>.cells.json``: the same
 command resumes, --report_only writes the table from what is finished.
+--eval_preset then trains an evaluation model on each finished cell's
+discovered order and on forward and reverse, with the cell's seed, and
+adds their exact-match success (kept in ``<name>_eval_<preset>.cells.json``).
 Writes ``<name>.{json,md,png}`` into --output_dir.
 
 Examples:
@@ -21,6 +24,10 @@ Examples:
   # From the paper's structured init P_b (the default method otherwise):
   python experiments/discovery.py --table=discovery --init=structured \
       --tasks=relu,square19 --lengths=20,30,40,64 \
+      --output_dir=results/discovery
+  # ... and the success of what it found against forward and reverse:
+  python experiments/discovery.py --table=discovery --init=structured \
+      --tasks=relu,square19 --lengths=40 --eval_preset=cpu \
       --output_dir=results/discovery
   # The paper's search exactly, as a baseline:
   python experiments/discovery.py --table=discovery --lengths=8,13 \
@@ -43,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from experiments import methods
 from experiments.tables import common
 from experiments.tables import discovery
+import lopro
 from lopro import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -62,8 +70,31 @@ _METHOD = methods.define_flags()
 _REPORT_ONLY = flags.DEFINE_bool(
     'report_only', False, 'Run no cell; write the table from the finished '
     'cells and list the others as not run.')
+_EVAL_PRESET = flags.DEFINE_enum(
+    'eval_preset', None, list(lopro.evaluate.PRESETS),
+    'Evaluate each finished cell\'s discovered order against forward and '
+    'reverse with this EvalConfig preset; unset: no evaluation.')
+_EVAL_STEPS = flags.DEFINE_integer(
+    'eval_steps', None, 'Training steps of the evaluation model; unset: the '
+    'preset\'s.', lower_bound=1)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
+
+
+def evaluation_store(path: str) -> tuple[lopro.EvalConfig,
+                                         common.CellStore] | None:
+  """(config, store) of --eval_preset, or None without one."""
+  if _EVAL_PRESET.value is None:
+    if _EVAL_STEPS.value is not None:
+      raise app.UsageError('--eval_steps needs --eval_preset')
+    return None
+  overrides = {} if _EVAL_STEPS.value is None else dict(
+      steps=_EVAL_STEPS.value)
+  config = lopro.EvalConfig.preset(_EVAL_PRESET.value, **overrides)
+  return config, common.CellStore(
+      f'{path}_eval_{_EVAL_PRESET.value}',
+      dict(eval_config=common.eval_fingerprint(config), methods={}),
+      read_only=_REPORT_ONLY.value)
 
 
 def main(argv):
@@ -92,7 +123,8 @@ def main(argv):
             for length, m in built.items()}), read_only=_REPORT_ONLY.value)
     out = discovery.build(name, rows, lengths, list(range(_SEEDS.value)),
                           built.__getitem__, store,
-                          report_only=_REPORT_ONLY.value)
+                          report_only=_REPORT_ONLY.value,
+                          evaluation=evaluation_store(path))
   except common.TableError as e:
     raise app.UsageError(str(e)) from None
   command = ' '.join(['python experiments/discovery.py'] + sys.argv[1:])

@@ -150,6 +150,46 @@ def test_discovery_table_names_tell_the_methods_apart(argv, table, name):
   assert discovery.table_name(_spec(*argv), table, 6) == name
 
 
+def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
+    tmp_path, monkeypatch):
+  rows = {'planted': ('planted', dict(order_seed=4))}
+  task = lopro.get_task('planted', 4, order_seed=4)
+  found = np.array([3, 1, 0, 2])
+  done = [dict(row='planted', length=4, seed=1,
+               order=orders.order_to_string(found), match='miss')]
+  fingerprint = dict(eval_config=common.eval_fingerprint(TINY_EVAL),
+                     methods={})
+  store = common.CellStore(str(tmp_path / 'eval'), fingerprint)
+  (cell,) = discovery.evaluate(done, rows, TINY_EVAL, store)
+  # The same orders, seed and task, trained directly.
+  perms = np.stack([found, orders.identity(4), orders.reverse(4),
+                    task.friendly_order])
+  direct = lopro.evaluate_orders(perms, task, config=TINY_EVAL, seed=1)
+  assert cell['success'] == dict(zip(
+      ['discovered', 'forward', 'reverse', 'friendly'],
+      [e.success_rate for e in direct]))
+  assert len(set(cell['success'].values())) > 1  # the orders differ
+  assert {k: v for k, v in cell.items() if k != 'success'} == done[0]
+  # Kept by (row, L, seed, order): a cell finding the friendly order, and a
+  # rerun, train nothing.
+  def refuse(*args, **kwargs):
+    raise AssertionError('trained again')
+  monkeypatch.setattr(lopro, 'evaluate_orders', refuse)
+  again = common.CellStore(str(tmp_path / 'eval'), fingerprint)
+  friendly = dict(done[0], order=orders.order_to_string(task.friendly_order))
+  first, second = discovery.evaluate(done + [friendly], rows, TINY_EVAL, again)
+  assert first['success'] == cell['success']
+  assert second['success']['discovered'] == cell['success']['friendly']
+  # Report only: an order not evaluated yet leaves its cell without success.
+  other = dict(done[0], seed=2)
+  (pending,) = discovery.evaluate([other], rows, TINY_EVAL, again,
+                                  report_only=True)
+  assert 'success' not in pending
+  lines = discovery._success_lines([cell, pending])
+  assert '| planted | 4 | 1 |' in '\n'.join(lines)
+  assert '1 cells not evaluated yet.' in lines
+
+
 # --------------------------------------------------------------------------
 # The table-2 cell store, in-process.
 # --------------------------------------------------------------------------

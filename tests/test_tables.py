@@ -175,3 +175,41 @@ def test_discovery_binary_reports_matches_and_resumes(tmp_path):
   assert other.returncode != 0
   assert 'holds cells made with other settings' in other.stderr
   assert 'Traceback' not in other.stderr
+
+
+
+def test_discovery_binary_evaluates_found_orders_once(tmp_path):
+  out = str(tmp_path)
+  args = ('--table=chains', '--num_chains=1', '--chain_length=3', '--seeds=1',
+          '--tasks=relu_chain5000', '--strategy=exhaustive',
+          '--estimator=independent', '--steps=20', '--eval_preset=cpu',
+          '--eval_steps=5', f'--output_dir={out}')
+  first = run_binary('discovery.py', *args)
+  assert 'evaluating relu_chain5000 L=3 seed=0' in first.stderr
+  path = os.path.join(out, 'chains_L3_exhaustive_independent_relu_chain5000')
+  (cell,) = json.load(open(path + '.json'))['rows']
+  task = lopro.get_task('relu', 3, chain=np.random.default_rng(
+      5000).permutation(3).tolist())
+  names = {'discovered', 'forward', 'reverse'}
+  if not any(np.array_equal(task.friendly_order, p)
+             for p in (orders.identity(3), orders.reverse(3))):
+    names.add('friendly')
+  assert set(cell['success']) == names
+  assert all(0.0 <= v <= 1.0 for v in cell['success'].values())
+  saved = json.load(open(path + '_eval_cpu.cells.json'))
+  assert saved['fingerprint']['eval_config']['steps'] == 5
+  assert saved['fingerprint']['eval_config']['width'] == 128  # cpu preset
+  assert 'Exact-match success of the discovered order' in open(
+      path + '.md').read()
+  # Rerun: the search and the evaluations are read back, nothing trains.
+  again = run_binary('discovery.py', *args)
+  assert 'evaluating' not in again.stderr
+  assert 'discovery cell' not in again.stderr
+  # Other evaluation settings are refused; --eval_steps alone is an error.
+  other = run_binary_process('discovery.py', *args[:-2], '--eval_steps=6',
+                             f'--output_dir={out}')
+  assert other.returncode != 0
+  assert 'holds cells made with other settings' in other.stderr
+  alone = run_binary_process('discovery.py', *args[:-3], '--eval_steps=5',
+                             f'--output_dir={out}')
+  assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr

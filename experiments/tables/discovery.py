@@ -16,6 +16,12 @@ Rows:
 Cells are kept in ``<name>.cells.json`` after each one (``common.
 CellStore``), so the same command resumes and a table can be split over
 sessions; ``report_only`` writes the table from the finished cells.
+
+``evaluate`` then trains an evaluation model (an ``EvalConfig`` preset) on
+each finished cell's discovered order and on forward and reverse (and the
+friendly order when it is neither), with the cell's seed, and reports their
+exact-match success; each (row, L, seed, order) is trained once and kept in
+``<name>_eval_<preset>.cells.json``.
 """
 
 from __future__ import annotations
@@ -70,6 +76,57 @@ def run_cell(task: lopro.Task, seed: int, method: methods.Method
               method=method.describe())
 
 
+def evaluate(done: list[dict[str, Any]],
+             rows: dict[str, tuple[str, dict[str, Any]]],
+             config: lopro.EvalConfig, store: common.CellStore,
+             report_only: bool = False) -> list[dict[str, Any]]:
+  """The success of each cell's discovered and reference orders.
+
+  Args:
+    done: finished cells (``build``'s rows).
+    rows: row name -> (task name, task parameters).
+    config: the evaluation model and its training.
+    store: where evaluations are kept, by ``common.evaluation_key``; its
+      fingerprint names ``config``.
+    report_only: train nothing; cells with an order not evaluated yet get
+      no ``success``.
+
+  Returns:
+    Copies of ``done``; each evaluated one has ``success``: {'discovered',
+    'forward', 'reverse'[, 'friendly']: success rate}.
+  """
+  evaluated = []
+  for cell in done:
+    task_name, params = rows[cell['row']]
+    task = lopro.get_task(task_name, cell['length'], **params)
+    perms, names = common.reference_perms(task)
+    perms = np.concatenate([orders.order_from_string(cell['order'])[None],
+                            perms])
+    names = ['discovered'] + names
+    keys = [common.evaluation_key(cell['row'], cell['length'], cell['seed'],
+                                  orders.order_to_string(p)) for p in perms]
+    todo = {k: p for k, p in zip(keys, perms) if store.get(k) is None}
+    if todo and not report_only:
+      # evaluate_orders is silent: say what the next minutes are spent on.
+      logging.info('evaluating %s L=%d seed=%d: %d orders, %d steps each',
+                   cell['row'], cell['length'], cell['seed'], len(todo),
+                   config.train.steps)
+      start = time.perf_counter()
+      evals = lopro.evaluate_orders(np.stack(list(todo.values())), task,
+                                    config=config, seed=cell['seed'])
+      seconds = time.perf_counter() - start
+      for key, perm, ev in zip(todo, todo.values(), evals):
+        store.put(key, dict(order=orders.order_to_string(perm),
+                            success=ev.success_rate,
+                            position_accuracy=ev.position_accuracy,
+                            seconds=seconds / len(todo)))
+    if all(store.get(k) is not None for k in keys):
+      cell = dict(cell, success={n: store.get(k)['success']
+                                 for n, k in zip(names, keys)})
+    evaluated.append(cell)
+  return evaluated
+
+
 def table_name(spec: methods.MethodSpec, table: str,
                chain_length: int) -> str:
   """``discovery_<method>`` or ``chains_L<chain_length>_<method>``.
@@ -92,7 +149,9 @@ def table_name(spec: methods.MethodSpec, table: str,
 def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
           lengths: list[int], seeds: list[int],
           method_at: Any, store: common.CellStore,
-          report_only: bool = False) -> common.Table:
+          report_only: bool = False,
+          evaluation: tuple[lopro.EvalConfig, common.CellStore] | None = None
+          ) -> common.Table:
   """Runs (or reads) every cell and lays out the table.
 
   Args:
@@ -103,6 +162,7 @@ def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
     method_at: L -> ``methods.Method``.
     store: where finished cells are kept.
     report_only: run nothing; report the finished cells and list the rest.
+    evaluation: (config, store) to ``evaluate`` the finished cells with.
   """
   done, pending = [], []
   cells = [(row, length, seed) for length in lengths for row in rows
@@ -133,6 +193,8 @@ def build(name: str, rows: dict[str, tuple[str, dict[str, Any]]],
   bar.close()
   if not done:
     raise common.TableError(f'no finished cells in {store.path}')
+  if evaluation is not None:
+    done = evaluate(done, rows, *evaluation, report_only=report_only)
   return common.Table(name=name, rows=done, lines=_lines(done, rows, pending),
                       figure=_figure(done))
 
@@ -169,6 +231,7 @@ def _lines(done: list[dict[str, Any]], rows: dict[str, Any],
   methods_used = sorted({(c['length'], c['method']) for c in done})
   lines += ['', 'Methods:', ''] + [f'- L={length}: {text}'
                                    for length, text in methods_used]
+  lines += _success_lines(done)
   misses = [c for c in done if c['match'] == 'miss']
   if misses:
     lines += ['', 'Misses:', ''] + [
@@ -177,6 +240,35 @@ def _lines(done: list[dict[str, Any]], rows: dict[str, Any],
   if pending:
     lines += ['', f'Not run yet ({len(pending)} cells): '
               + '; '.join(pending) + '.']
+  return lines
+
+
+def _success_lines(done: list[dict[str, Any]]) -> list[str]:
+  """Mean success per (row, L) of the evaluated cells, if any."""
+  evaluated = [c for c in done if 'success' in c]
+  if not evaluated:
+    return []
+  lines = ['', 'Exact-match success of the discovered order against forward '
+           'and reverse (mean over the seeds evaluated, each order trained '
+           'with the cell\'s seed):', '',
+           '| row | L | seeds | discovered % | forward % | reverse % |',
+           '|---|---|---|---|---|---|']
+  groups = {}
+  for c in evaluated:
+    groups.setdefault((c['row'], c['length']), []).append(c)
+  for (row, length), mine in groups.items():
+    mean = {n: 100 * np.mean([c['success'][n] for c in mine])
+            for n in ('discovered', 'forward', 'reverse')}
+    lines.append(f'| {row} | {length} | {len(mine)} | '
+                 f'{mean["discovered"]:.1f} | {mean["forward"]:.1f} | '
+                 f'{mean["reverse"]:.1f} |')
+  as_good = sum(c['success']['discovered'] >= max(c['success'].values())
+                - common.WITHIN for c in evaluated)
+  lines += ['', f'The discovered order is within {100 * common.WITHIN:.0f} '
+            f'points of the best reference order in {as_good} of '
+            f'{len(evaluated)} evaluated cells.']
+  if len(evaluated) < len(done):
+    lines.append(f'{len(done) - len(evaluated)} cells not evaluated yet.')
   return lines
 
 
