@@ -150,6 +150,25 @@ def test_discovery_table_names_tell_the_methods_apart(argv, table, name):
   assert discovery.table_name(_spec(*argv), table, 6) == name
 
 
+def test_discovery_stage_costs_group_runs_by_stage():
+  def run(name, num, seconds, reused=0):
+    perms = np.tile(orders.identity(4), (num, 1))
+    return lopro.StageRecord(name=name, candidates=perms,
+                             scores=np.zeros(num), kept=perms[:1],
+                             best_score=0.0, seconds=seconds,
+                             num_reused=reused)
+  history = [run('global k=2', 2, 30.0), run('global k=3', 6, 1.5),
+             run('global final', 4, 0.5, reused=4),
+             run('local l=2 inside', 3, 1.0), run('insertion r=1', 9, 2.0),
+             run('start 2 insertion r=1', 9, 2.0, reused=1),
+             run('refine r=1', 9, 4.0), run('refine r=2', 9, 4.5)]
+  assert discovery.stage_costs(history) == {
+      'global': dict(runs=3, orders=8, seconds=32.0),
+      'local': dict(runs=1, orders=3, seconds=1.0),
+      'insertion': dict(runs=2, orders=17, seconds=4.0),
+      'refine': dict(runs=2, orders=18, seconds=8.5)}
+
+
 def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
     tmp_path, monkeypatch):
   rows = {'planted': ('planted', dict(order_seed=4))}

@@ -73,7 +73,26 @@ def run_cell(task: lopro.Task, seed: int, method: methods.Method
               score=found.score, num_profiled=found.num_profiled,
               local_optimum=found.local_optimum,
               seconds=time.perf_counter() - start,
+              stages=stage_costs(found.history),
               method=method.describe())
+
+
+def stage_costs(history: list[lopro.StageRecord]
+                ) -> dict[str, dict[str, float]]:
+  """Where a search spent its time: per stage ('global', 'local',
+  'insertion', 'refine', ...; a run's name without its counters), the
+  profiling runs, the order-profiles (reused ones excluded) and the
+  estimators' seconds (a universal model's training in its first run)."""
+  stages = {}
+  for record in history:
+    words = [w for w in record.name.split()
+             if '=' not in w and not w.isdigit() and w != 'start']
+    cost = stages.setdefault(words[0] if words else record.name,
+                             dict(runs=0, orders=0, seconds=0.0))
+    cost['runs'] += 1
+    cost['orders'] += len(record.candidates) - record.num_reused
+    cost['seconds'] += record.seconds
+  return stages
 
 
 def evaluate(done: list[dict[str, Any]],
