@@ -322,6 +322,25 @@ def test_table2_names_keep_lopro_0_1s():
       'table2_cpu_paper')
 
 
+def test_evaluation_orders_put_the_discovered_order_before_the_references():
+  # relu's friendly order is forward: three orders, keyed by row, L, seed.
+  task = lopro.get_task('relu', 5)
+  perms, names, keys = common.evaluation_orders(task, 'relu', 2,
+                                                np.array([1, 0, 2, 3, 4]))
+  np.testing.assert_array_equal(perms, [[1, 0, 2, 3, 4], [0, 1, 2, 3, 4],
+                                        [4, 3, 2, 1, 0]])
+  assert names == ['discovered', 'forward', 'reverse']
+  assert keys == ['relu L=5 seed=2 order=1 0 2 3 4',
+                  'relu L=5 seed=2 order=0 1 2 3 4',
+                  'relu L=5 seed=2 order=4 3 2 1 0']
+  # A friendly order that is neither forward nor reverse comes last.
+  chain = lopro.get_task('relu', 5, chain=(2, 0, 4, 1, 3))
+  perms, names, _ = common.evaluation_orders(chain, 'chain', 0,
+                                             chain.friendly_order)
+  assert names == ['discovered', 'forward', 'reverse', 'friendly']
+  np.testing.assert_array_equal(perms[3], chain.friendly_order)
+
+
 def test_delay_candidates_are_distinct_valid_orders():
   for name in delay.SYSTEMS:
     task = delay.system_task(name)

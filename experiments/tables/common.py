@@ -339,6 +339,28 @@ def evaluation_key(row: str, length: int, seed: int, order: str) -> str:
   return f'{row} L={length} seed={seed} order={order}'
 
 
+def evaluation_orders(task: lopro.Task, row: str, seed: int,
+                      discovered: np.ndarray
+                      ) -> tuple[np.ndarray, list[str], list[str]]:
+  """What a cell evaluates: its discovered order, then ``reference_perms``.
+
+  Args:
+    task: the cell's task, of length L.
+    row: the cell's row name.
+    seed: the cell's seed.
+    discovered: int[L], the order its search found.
+
+  Returns:
+    (int[O, L] orders, their names ('discovered', 'forward', 'reverse'[,
+    'friendly']), their ``evaluation_key``s).
+  """
+  perms, names = reference_perms(task)
+  perms = np.concatenate([np.asarray(discovered)[None], perms])
+  keys = [evaluation_key(row, task.length, seed, orders.order_to_string(p))
+          for p in perms]
+  return perms, ['discovered'] + names, keys
+
+
 def add_evaluations(known: dict[str, float], row: dict[str, Any]) -> None:
   """Adds a table-2 row's success rates to ``known`` (evaluation_key ->
   success rate) under the orders they belong to."""

@@ -118,12 +118,9 @@ def evaluate(done: list[dict[str, Any]],
   for cell in done:
     task_name, params = rows[cell['row']]
     task = lopro.get_task(task_name, cell['length'], **params)
-    perms, names = common.reference_perms(task)
-    perms = np.concatenate([orders.order_from_string(cell['order'])[None],
-                            perms])
-    names = ['discovered'] + names
-    keys = [common.evaluation_key(cell['row'], cell['length'], cell['seed'],
-                                  orders.order_to_string(p)) for p in perms]
+    perms, names, keys = common.evaluation_orders(
+        task, cell['row'], cell['seed'],
+        orders.order_from_string(cell['order']))
     todo = {k: p for k, p in zip(keys, perms) if store.get(k) is None}
     if todo and not report_only:
       # evaluate_orders is silent: say what the next minutes are spent on.

@@ -74,13 +74,9 @@ def run_cell(task: lopro.Task, row: str, seed: int, method: methods.Method,
                              estimator=method.estimator, seed=seed)
   search_s = time.perf_counter() - start
   refined = [r for r in found.history if r.name.startswith('refine')]
-  perms, names = common.reference_perms(task)
-  perms = np.concatenate([found.order[None], perms])
-  names = ['discovered'] + names
   # The same order and seed train the same model: evaluate each once, and
   # not again when another run evaluated it (reuse).
-  keys = [common.evaluation_key(row, length, seed, orders.order_to_string(p))
-          for p in perms]
+  perms, names, keys = common.evaluation_orders(task, row, seed, found.order)
   missing = [i for i, k in enumerate(keys) if k not in known]
   todo = np.unique(perms[missing], axis=0)
   reused = [n for n, k in zip(names, keys) if k in known]
