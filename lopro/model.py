@@ -22,12 +22,17 @@ class Block(nn.Module):
   dropout: float
 
   @nn.compact
-  def __call__(self, h: jax.Array, mask: jax.Array,
-               deterministic: bool) -> jax.Array:
-    a = nn.LayerNorm()(h)
+  def __call__(self, h: jax.Array, mask: jax.Array, deterministic: bool,
+               context: jax.Array | None = None) -> jax.Array:
+    """h [B, n, D] -> [B, n, D]; ``context`` [B, P, D]: the block's inputs
+    at the P positions before h, which h also attends to."""
+    norm = nn.LayerNorm()
+    a = norm(h)
+    kv = a if context is None else jnp.concatenate([norm(context), a], -2)
     a = nn.MultiHeadDotProductAttention(
         num_heads=self.num_heads, qkv_features=self.width,
-        dropout_rate=self.dropout, deterministic=deterministic)(a, a, mask=mask)
+        dropout_rate=self.dropout, deterministic=deterministic)(a, kv,
+                                                                mask=mask)
     h = h + nn.Dropout(self.dropout, deterministic=deterministic)(a)
     m = nn.LayerNorm()(h)
     m = nn.Dense(self.mlp_ratio * self.width)(m)
@@ -68,25 +73,40 @@ class Transformer(nn.Module):
   @nn.compact
   def __call__(self, tokens: jax.Array, num_outputs: int,
                deterministic: bool = True,
-               slots: jax.Array | None = None) -> jax.Array:
+               slots: jax.Array | None = None,
+               context: tuple[jax.Array, ...] | None = None) -> jax.Array:
     """Runs the model.
 
+    Every block sows its input ([B, N, D]) as intermediate
+    ``block_<i>_input``: applied with ``mutable='intermediates'`` to a
+    prefix of P tokens (``num_outputs`` 0), those are the ``context`` that
+    lets a later call read only the tokens after it, so the prefix's layers
+    run once for any number of continuations.
+
     Args:
-      tokens: int32[B, N] token ids.
-      num_outputs: how many trailing positions to produce logits for.
+      tokens: int32[B, N] token ids (the N tokens after the context's P).
+      num_outputs: how many trailing positions to produce logits for (0:
+        none, a run that only sows its blocks' inputs).
       deterministic: disables dropout when True.
       slots: int[B, num_outputs], the stored slot each output position
         emits (the example's order); required iff ``slot_vocab``.
+      context: None, or the sown ``block_<i>_input`` [B, P, D] of every
+        block for the P tokens before ``tokens``.
 
     Returns:
       float32[B, num_outputs, V] logits of the last ``num_outputs`` positions.
     """
     n = tokens.shape[-1]
-    if not 1 <= num_outputs <= n:
-      raise ValueError(f'num_outputs must be in 1..{n} (the sequence length), '
+    if not 0 <= num_outputs <= n:
+      raise ValueError(f'num_outputs must be in 0..{n} (the sequence length), '
                        f'got {num_outputs}')
+    if context is not None and len(context) != self.num_layers:
+      raise ValueError(f'context needs one array per block '
+                       f'({self.num_layers}), got {len(context)}')
+    start = 0 if context is None else context[0].shape[-2]
     h = nn.Embed(self.vocab_size, self.width, name='token_embed')(tokens)
-    pos = nn.Embed(self.max_len, self.width, name='pos_embed')(jnp.arange(n))
+    pos = nn.Embed(self.max_len, self.width,
+                   name='pos_embed')(start + jnp.arange(n))
     h = h + pos
     if self.slot_vocab:
       if slots is None or slots.shape[-1] != num_outputs:
@@ -101,9 +121,15 @@ class Transformer(nn.Module):
     elif slots is not None:
       raise ValueError('slots given to a model without slot embeddings')
     h = nn.Dropout(self.dropout, deterministic=deterministic)(h)
-    mask = nn.make_causal_mask(tokens)
+    if context is None:
+      mask = nn.make_causal_mask(tokens)
+    else:  # position start + q reads keys 0 .. start + q.
+      mask = (jnp.arange(start + n)[None] <= start + jnp.arange(n)[:, None])
+      mask = mask[None, None]
     for i in range(self.num_layers):
+      self.sow('intermediates', f'block_{i}_input', h)
       h = Block(self.width, self.num_heads, self.mlp_ratio, self.dropout,
-                name=f'block_{i}')(h, mask, deterministic)
+                name=f'block_{i}')(h, mask, deterministic,
+                                   None if context is None else context[i])
     h = nn.LayerNorm(name='final_norm')(h[..., n - num_outputs:, :])
     return nn.Dense(self.output_size, name='head')(h)

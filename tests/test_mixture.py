@@ -11,11 +11,13 @@ import math
 import chex
 import jax
 import numpy as np
+import optax
 import pytest
 
 import lopro
 from lopro import orders
 from lopro import scores
+from lopro import train as train_lib
 from lopro.estimators import mixture
 
 from conftest import LEARNING_TRAIN
@@ -185,6 +187,33 @@ def test_draw_orders_mixes_candidates_and_random_orders():
   for position in range(length):
     counts = np.bincount(random_rows[:, position], minlength=length)
     assert np.all(np.abs(counts - batch / length) < 100), counts
+
+
+@pytest.mark.parametrize('slot_embedding', [True, False])
+@pytest.mark.parametrize('group', [1, 5])
+def test_heldout_losses_equal_each_orders_full_run(slot_embedding, group):
+  # heldout_losses runs the inputs' layers once per call; each order's loss
+  # is still the mean cross-entropy of the model reading the whole sequence.
+  task = lopro.get_task('square19', 6)
+  train = lopro.TrainConfig(num_layers=2, width=16, num_heads=2)
+  init, _, heldout_losses = mixture.make_mixture_fns(task, train,
+                                                     slot_embedding, 0.0)
+  params = init(jax.random.key(0)).params
+  inputs, targets = task.sample(jax.random.key(1), 8)
+  p = perms(group, seed=2, length=6)
+  model = train_lib.make_model(task, train, slot_embedding=slot_embedding)
+  expected = []
+  for order in p:
+    order = np.broadcast_to(order, targets.shape)
+    tokens, labels = train_lib.encode(task, inputs, targets, order)
+    logits = model.apply({'params': params}, tokens, 6,
+                         slots=order if slot_embedding else None)
+    expected.append(optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels).mean())
+  got = jax.jit(heldout_losses)(params, inputs, targets, p)
+  chex.assert_shape(got, (group,))
+  np.testing.assert_allclose(got, expected, rtol=1e-5)
+  assert group == 1 or np.ptp(got) > 1e-4
 
 
 def test_checkpoint_steps_and_segments():

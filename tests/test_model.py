@@ -136,8 +136,39 @@ def test_num_outputs_beyond_sequence_rejected():
   module = model_lib.Transformer(vocab_size=5, output_size=3, max_len=4,
                                  width=8, num_heads=2)
   tokens = jnp.zeros((1, 4), jnp.int32)
-  with pytest.raises(ValueError, match='num_outputs must be in 1..4'):
+  with pytest.raises(ValueError, match='num_outputs must be in 0..4'):
     module.init(jax.random.key(0), tokens, 5)
+
+
+@pytest.mark.parametrize('num_layers', [1, 3])
+def test_context_of_a_prefix_gives_the_full_runs_logits(num_layers):
+  # A run over the first P tokens sows every block's input; given those, a
+  # run over the other tokens alone gives the full run's logits there.
+  init, _ = jitted(make_model(num_layers=num_layers))
+  model = make_model(num_layers=num_layers)
+  tokens = random_tokens(4)
+  params = init(jax.random.key(1), tokens, N)
+  prefix = 3
+  full, sown = model.apply(params, tokens, N, mutable='intermediates')
+  none, sown_prefix = model.apply(params, tokens[:, :prefix], 0,
+                                  mutable='intermediates')
+  chex.assert_shape(none, (B, 0, OUTPUTS))
+  context = tuple(sown_prefix['intermediates'][f'block_{i}_input'][0]
+                  for i in range(num_layers))
+  chex.assert_shape(context, [(B, prefix, 16)] * num_layers)
+  # Causal: the prefix's block inputs are the full run's first P.
+  chex.assert_trees_all_close(
+      context, tuple(sown['intermediates'][f'block_{i}_input'][0][:, :prefix]
+                     for i in range(num_layers)), atol=1e-6)
+  rest = model.apply(params, tokens[:, prefix:], N - prefix, context=context)
+  chex.assert_trees_all_close(rest, full[:, prefix:], atol=1e-5)
+  # The context is read: another prefix changes the continuation.
+  other = model.apply(params, tokens[:, prefix:], N - prefix,
+                      context=tuple(c[::-1] for c in context))
+  assert np.max(np.abs(other - rest)) > 1e-3
+  with pytest.raises(ValueError, match='one array per block'):
+    model.apply(params, tokens[:, prefix:], 1, context=context[:1] * (
+        num_layers + 1))
 
 
 # ---------------------------------------------------------------------------

@@ -230,13 +230,14 @@ def make_mixture_fns(task: tasks_lib.Task, train: train_lib.TrainConfig,
   """The pure pieces of a mixture run (not jitted).
 
   Returns:
-    (init, run, heldout_loss):
+    (init, run, heldout_losses):
     ``init(key) -> TrainState``;
     ``run(state, data_key, dropout_key, perms int[P, L], num_orders,
     start_step, num_steps) -> (state, losses float32[num_steps])``, where
     every example of every step draws its order with ``draw_orders``;
-    ``heldout_loss(params, inputs int[M, Lx], targets int[M, L], order
-    int[L]) -> float32``, the mean token cross-entropy of ``order``.
+    ``heldout_losses(params, inputs int[M, Lx], targets int[M, L], orders
+    int[G, L]) -> float32[G]``, the mean token cross-entropy of each order
+    (the inputs' layers run once for all G).
   """
   model = train_lib.make_model(task, train, slot_embedding=slot_embedding)
   optimizer = train_lib.make_optimizer(train)
@@ -278,11 +279,30 @@ def make_mixture_fns(task: tasks_lib.Task, train: train_lib.TrainConfig,
 
     return jax.lax.scan(step, state, jnp.arange(num_steps))
 
-  def heldout_loss(params, inputs, targets, order):
-    orders = jnp.broadcast_to(order, targets.shape)
-    return apply(params, inputs, targets, orders).astype(jnp.float32)
+  def heldout_losses(params, inputs, targets, orders):
+    # The inputs come first and attention is causal, so their layers do not
+    # depend on the order: run them once (sown), then each order's targets.
+    prefix = task.input_length
+    tokens, _ = train_lib.encode(task, inputs, targets, orders[0])
+    _, sown = model.apply(
+        {'params': params}, tokens[:, :prefix], 0,
+        slots=jnp.zeros((len(targets), 0), jnp.int32) if slot_embedding
+        else None, mutable='intermediates')
+    context = tuple(sown['intermediates'][f'block_{i}_input'][0]
+                    for i in range(train.num_layers))
 
-  return init, run, heldout_loss
+    def loss(order):
+      order = jnp.broadcast_to(order, targets.shape)
+      tokens, labels = train_lib.encode(task, inputs, targets, order)
+      logits = model.apply({'params': params}, tokens[:, prefix:], length,
+                           slots=order if slot_embedding else None,
+                           context=context)
+      return optax.softmax_cross_entropy_with_integer_labels(
+          logits, labels).mean().astype(jnp.float32)
+
+    return jax.vmap(loss)(orders)
+
+  return init, run, heldout_losses
 
 
 @functools.lru_cache(maxsize=16)
@@ -314,13 +334,14 @@ def evaluation_program(task: tasks_lib.Task, train: train_lib.TrainConfig,
   """``(params, inputs, targets, perms [G, L]) -> float32[G]`` held-out
   losses, sharded over the orders of ``mesh`` (params and examples
   replicated)."""
-  init, _, heldout_loss = make_mixture_fns(task, train, slot_embedding, 0.0)
+  init, _, heldout_losses = make_mixture_fns(task, train, slot_embedding,
+                                             0.0)
   params = jax.eval_shape(init, jax.random.key(0)).params
   inputs = jax.ShapeDtypeStruct((num_heldout, task.input_length), np.int32)
   targets = jax.ShapeDtypeStruct((num_heldout, task.length), np.int32)
   replicated = sharding.REPLICATED
   return sharding.shard_orders(
-      jax.vmap(heldout_loss, in_axes=(None, None, None, 0)), mesh,
+      heldout_losses, mesh,
       (replicated, replicated, replicated, sharding.SHARDED),
       sharding.SHARDED).lower(
           sharding.abstract(params, mesh, replicated),
