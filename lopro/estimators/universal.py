@@ -12,8 +12,9 @@ its parameters at ``KEPT_POINTS`` evenly spaced steps, so Universals that
 read 1, 2, 3, 4, 6 or 12 checkpoints of one training run share it when its
 steps divide by 12, as the defaults' do (a search's first stage reads the end,
 its refine the learning curve). A search then
-costs one training run plus forward passes: at L=13 about 120 orders/s on
-2 CPU cores.
+costs one training run plus forward passes, which read the inputs once per
+call of G orders (orders/s per L on 2 CPU cores:
+``results/speed/benchmark_estimators_cpu.md``).
 
 It is a coarse scorer near the optimum: orders that differ in where a few
 early, cheap slots go score within noise of each other. Follow it with a
