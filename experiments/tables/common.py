@@ -366,12 +366,12 @@ def add_evaluations(known: dict[str, float], row: dict[str, Any]) -> None:
   success rate) under the orders they belong to."""
   name, params = TABLE2_TASKS[row['row']]
   task = lopro.get_task(name, row['length'], **params)
-  perms, names = reference_perms(task)
-  strings = dict(zip(names, map(orders.order_to_string, perms)))
-  strings['discovered'] = row['discovered']
+  discovered = orders.order_from_string(row['discovered'])
+  _, names, keys = evaluation_orders(task, row['row'], row['seed'],
+                                     discovered)
+  key_of = dict(zip(names, keys))
   for which, success in row['success'].items():
-    known[evaluation_key(row['row'], row['length'], row['seed'],
-                         strings[which])] = success
+    known[key_of[which]] = success
 
 
 def finished_evaluations(own: CellStore,
