@@ -25,7 +25,9 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
               hand-designed valid order, of --num_sorts random topological
               sorts and of the order a search finds (the method flags;
               default: the default method); Spearman of their profile
-              scores against success.
+              scores against success. A row keeps its finished stages
+              (search, each --eval_chunk orders' evaluation, profile) and
+              resumes from them.
 
 The tables' logic lives in experiments/tables/ (one module each); this
 binary reads the flags and writes the files.
@@ -128,6 +130,10 @@ _SYSTEMS = flags.DEFINE_list(
 _NUM_SORTS = flags.DEFINE_integer(
     'num_sorts', 16, 'Delay: random topological sorts per system.',
     lower_bound=0)
+_EVAL_CHUNK = flags.DEFINE_integer(
+    'eval_chunk', 4, 'Delay: orders trained in one run and kept when done, '
+    'so a row interrupted after hours resumes (more are faster on an '
+    'accelerator).', lower_bound=1)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -188,7 +194,8 @@ def build(config: lopro.EvalConfig, seeds: list[int]) -> common.Table:
   if _TABLE.value == 'delay':
     return delay.build(config, seeds, _SYSTEMS.value,
                        num_random=_NUM_SORTS.value, spec=spec,
-                       output_dir=_OUTPUT_DIR.value)
+                       output_dir=_OUTPUT_DIR.value,
+                       eval_chunk=_EVAL_CHUNK.value)
   if _TABLE.value == '2':
     return table2.build(config, seeds, lengths, spec, _PRESET.value,
                         _OUTPUT_DIR.value, tasks,

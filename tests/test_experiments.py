@@ -400,3 +400,48 @@ def test_delay_table_scores_evaluates_and_judges_the_claim(tmp_path):
     delay.build(config, [0], ['m2_lagged'], num_random=2,
                 profiler=TINY_INDEPENDENT, spec=spec,
                 output_dir=str(tmp_path))
+
+
+def test_delay_row_resumes_from_its_finished_stages(tmp_path, monkeypatch):
+  config = dataclasses.replace(
+      TINY_EVAL, train=dataclasses.replace(TINY_EVAL.train, steps=10),
+      num_heldout=50, decode_batch=50)
+  spec = methods.MethodSpec(strategy='random', budget=2,
+                            estimator='independent', steps=5, width=16)
+  kwargs = dict(num_random=2, profiler=TINY_INDEPENDENT, spec=spec,
+                output_dir=str(tmp_path), eval_chunk=2)
+  evaluate = lopro.evaluate_orders
+  calls = []
+
+  def interrupted(perms, *args, **kw):
+    calls.append(len(perms))
+    if len(calls) == 2:
+      raise KeyboardInterrupt  # the second run of orders never finishes
+    return evaluate(perms, *args, **kw)
+
+  monkeypatch.setattr(lopro, 'evaluate_orders', interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    delay.build(config, [0], ['m2_lagged'], **kwargs)
+  with open(tmp_path / 'delay_systems.cells.json') as f:
+    kept = json.load(f)['cells']
+  assert list(kept) == ['m2_lagged seed=0 (unfinished)']
+  stages = kept['m2_lagged seed=0 (unfinished)']
+  assert len(stages['success']) == 2 and 'profile_scores' not in stages
+  # Resumed: no search, and only the orders not yet evaluated.
+  calls.clear()
+  monkeypatch.setattr(lopro, 'evaluate_orders', lambda perms, *a, **kw: (
+      calls.append(len(perms)) or evaluate(perms, *a, **kw)))
+  monkeypatch.setattr(lopro, 'search_order', None)  # calling it fails
+  (row,) = delay.build(config, [0], ['m2_lagged'], **kwargs).rows
+  total = len(row['orders']) + (row['searched']['order'] not in {
+      o['order'] for o in row['orders']})
+  assert sum(calls) == total - 2 and max(calls) <= 2
+  assert row['searched']['seconds'] == stages['search']['seconds']
+  assert row['searched']['order'] == stages['search']['order']
+  done = {o['order']: o['success'] for o in row['orders']}
+  done[row['searched']['order']] = row['searched']['success']
+  assert all(done[o] == r for o, r in stages['success'].items())
+  with open(tmp_path / 'delay_systems.cells.json') as f:
+    assert list(json.load(f)['cells']) == ['m2_lagged seed=0']
+  with pytest.raises(common.TableError, match='eval_chunk'):
+    delay.build(config, [0], ['m2_lagged'], eval_chunk=0)

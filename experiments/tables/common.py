@@ -298,6 +298,14 @@ class CellStore:
   def put(self, key: str, row: dict[str, Any]) -> None:
     """Keeps a finished cell (on disk unless ``read_only``)."""
     self.cells[key] = results.to_jsonable(row)
+    self._write()
+
+  def drop(self, key: str) -> None:
+    """Forgets a cell (e.g. the stages of a row now finished), if kept."""
+    if self.cells.pop(key, None) is not None:
+      self._write()
+
+  def _write(self) -> None:
     if not self.read_only:
       results.atomic_write_json(self.path, dict(
           fingerprint=self.fingerprint, cells=self.cells))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 from absl import logging
 import jax
@@ -66,27 +66,55 @@ def candidates(task: lopro.Task, num_random: int, seed: int
 
 
 def run_system(name: str, config: lopro.EvalConfig, seed: int,
-               num_random: int, profiler: Any, spec: methods.MethodSpec
-               ) -> dict[str, Any]:
-  """One system's row: successes, profile scores and the searched order."""
+               num_random: int, profiler: Any, spec: methods.MethodSpec,
+               stages: dict[str, Any] | None = None,
+               keep: Callable[[dict[str, Any]], None] | None = None,
+               eval_chunk: int = 4) -> dict[str, Any]:
+  """One system's row: successes, profile scores and the searched order.
+
+  The row is built in stages, each kept in ``stages`` as it finishes (the
+  search; the evaluations, ``eval_chunk`` orders a time; the profile) and
+  handed to ``keep``, so an interrupted row resumes where it stopped: at
+  L = 12 on 2 CPU cores a row costs hours, more than one sitting.
+  """
+  stages = {} if stages is None else stages
+  keep = keep or (lambda _: None)
   task = system_task(name)
   perms, names = candidates(task, num_random, seed)
   method = methods.build_method(task.length, spec)
-  start = time.perf_counter()
-  found = lopro.search_order(task, strategy=method.strategy,
-                             estimator=method.estimator, seed=seed)
-  search_s = time.perf_counter() - start
-  searched = orders.order_to_string(found.order)
+  if 'search' not in stages:
+    start = time.perf_counter()
+    found = lopro.search_order(task, strategy=method.strategy,
+                               estimator=method.estimator, seed=seed)
+    stages['search'] = dict(
+        order=orders.order_to_string(found.order),
+        num_profiled=found.num_profiled,
+        seconds=time.perf_counter() - start)
+    keep(stages)
+  searched = stages['search']['order']
   strings = [orders.order_to_string(p) for p in perms]
-  to_evaluate = perms if searched in strings else np.concatenate(
-      [perms, found.order[None]])
-  logging.info('delay %s: evaluating %d orders', name, len(to_evaluate))
-  evals = lopro.evaluate_orders(to_evaluate, task, config=config, seed=seed)
-  success = {orders.order_to_string(e.order): e.success_rate for e in evals}
-  prof = lopro.profile_orders(perms, task, estimator=profiler, seed=seed)
+  strings_all = strings + ([] if searched in strings else [searched])
+  success = stages.setdefault('success', {})
+  todo = [s for s in strings_all if s not in success]
+  for start in range(0, len(todo), eval_chunk):
+    chunk = todo[start:start + eval_chunk]
+    # evaluate_orders is silent: say what the next minutes are spent on.
+    logging.info('delay %s seed %d: evaluating orders %d-%d of %d', name,
+                 seed, len(success) + 1, len(success) + len(chunk),
+                 len(strings_all))
+    evals = lopro.evaluate_orders(
+        np.stack([orders.order_from_string(s) for s in chunk]), task,
+        config=config, seed=seed)
+    success.update({s: float(e.success_rate) for s, e in zip(chunk, evals)})
+    keep(stages)
+  if 'profile_scores' not in stages:
+    prof = lopro.profile_orders(perms, task, estimator=profiler, seed=seed)
+    stages['profile_scores'] = [float(v) for v in prof.scores]
+    keep(stages)
+  scores = np.array(stages['profile_scores'])
   rate = np.array([success[s] for s in strings])
-  if np.ptp(rate) > 0 and np.ptp(prof.scores) > 0:
-    spearman = stats.spearmanr(prof.scores, rate)
+  if np.ptp(rate) > 0 and np.ptp(scores) > 0:
+    spearman = stats.spearmanr(scores, rate)
     rho, p_value = float(spearman.statistic), float(spearman.pvalue)
   else:  # undefined: every order succeeds (or scores) alike
     rho = p_value = None
@@ -98,10 +126,12 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
                             for pairs in SYSTEMS[name][0]],
       length=task.length, seed=seed,
       orders=[dict(name=n, order=s, success=float(r), profile_score=float(p))
-              for n, s, r, p in zip(names, strings, rate, prof.scores)],
+              for n, s, r, p in zip(names, strings, rate, scores)],
       searched=dict(order=searched, success=success[searched],
-                    is_topological=orders.is_topological(found.order, task),
-                    num_profiled=found.num_profiled, seconds=search_s,
+                    is_topological=orders.is_topological(
+                        orders.order_from_string(searched), task),
+                    num_profiled=stages['search']['num_profiled'],
+                    seconds=stages['search']['seconds'],
                     method=method.describe()),
       spearman=rho, spearman_p=p_value, best_hand=float(best_hand),
       claim_holds=bool(success[searched] >= best_hand) if tested else None)
@@ -126,7 +156,8 @@ def _spearman_text(row: dict[str, Any]) -> str:
 def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
           num_random: int = 16, profiler: Any = None,
           spec: methods.MethodSpec = methods.MethodSpec(),
-          output_dir: str | None = None) -> common.Table:
+          output_dir: str | None = None,
+          eval_chunk: int = 4) -> common.Table:
   """Runs every (system, seed) and lays out the table (see the module).
 
   Args:
@@ -137,14 +168,18 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
     profiler: the estimator whose ranking is compared with success
       (default one model per order, ``lopro.Independent()``).
     spec: the search method (``methods.build_method`` at each L).
-    output_dir: where finished rows are kept after each one
-      (``delay_systems.cells.json``, resumed by the same call); None keeps
-      none.
+    output_dir: where finished rows, and the finished stages of an
+      unfinished one, are kept (``delay_systems.cells.json``, resumed by the
+      same call); None keeps none.
+    eval_chunk: orders evaluated in one run (and kept) at a time.
 
   Raises:
-    TableError: an unknown system, or kept rows made with other settings.
+    TableError: an unknown system, kept rows made with other settings, or
+      eval_chunk < 1.
   """
   profiler = lopro.Independent() if profiler is None else profiler
+  if eval_chunk < 1:
+    raise common.TableError(f'eval_chunk must be >= 1, got {eval_chunk}')
   unknown = sorted(set(systems) - set(SYSTEMS))
   if unknown:
     raise common.TableError(f'unknown systems {unknown}; known: '
@@ -165,9 +200,15 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
       key = f'{name} seed={seed}'
       row = store.get(key) if store else None
       if row is None:
-        row = run_system(name, config, seed, num_random, profiler, spec)
+        partial = f'{key} (unfinished)'
+        keep = (lambda stages, at=partial: store.put(at, stages)
+                ) if store else None
+        row = run_system(name, config, seed, num_random, profiler, spec,
+                         stages=store.get(partial) if store else None,
+                         keep=keep, eval_chunk=eval_chunk)
         if store:
           store.put(key, row)
+          store.drop(partial)
       rows.append(row)
   lines = []
   for r in rows:
