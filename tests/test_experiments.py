@@ -207,6 +207,23 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   lines = discovery._success_lines([cell, pending])
   assert '| planted | 4 | 1 |' in '\n'.join(lines)
   assert '1 cells not evaluated yet.' in lines
+  # Each order is kept as it finishes: an interrupted cell resumes from it.
+  monkeypatch.undo()
+  real, runs = lopro.evaluate_orders, []
+
+  def interrupted(perms, *args, **kwargs):
+    runs.append(len(perms))
+    if len(runs) == 2:
+      raise KeyboardInterrupt
+    return real(perms, *args, **kwargs)
+
+  monkeypatch.setattr(lopro, 'evaluate_orders', interrupted)
+  fresh = common.CellStore(str(tmp_path / 'fresh'), fingerprint)
+  with pytest.raises(KeyboardInterrupt):
+    discovery.evaluate(done, rows, TINY_EVAL, fresh)
+  assert runs == [1, 1] and len(fresh.cells) == 1
+  (kept,) = fresh.cells.values()
+  assert kept['success'] == cell['success']['discovered']
 
 
 # --------------------------------------------------------------------------
