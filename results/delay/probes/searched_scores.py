@@ -1,12 +1,14 @@
 """One model per order scores a delay system's searched order against its
 hand-designed ones.
 
-  python results/delay/probes/searched_scores.py SYSTEM SEED "ORDER"
+  python results/delay/probes/searched_scores.py SYSTEM SEED "ORDER" [W L]
 
 SYSTEM as in ``experiments/tables/delay.SYSTEMS``. Profiles every
 hand-designed order and ORDER with ``Independent`` at 300 steps (the search's
 refine profile) and 1,000 steps, seed SEED, and prints their scores (lower
 is better), whether each is a topological sort, and the time of each profile.
+W and L set the profiling model's width and layers (default: the
+``TrainConfig`` default, 32 and 1).
 """
 import os
 import sys
@@ -24,6 +26,9 @@ from lopro.tasks import delay as delay_tasks  # noqa: E402
 
 name, seed = sys.argv[1], int(sys.argv[2])
 order = np.array(sys.argv[3].split(), np.int64)
+model = {}
+if len(sys.argv) > 4:
+  model = dict(width=int(sys.argv[4]), num_layers=int(sys.argv[5]))
 task = delay.system_task(name)
 parents, n = delay.SYSTEMS[name]
 named = dict(delay_tasks.hand_designed_orders(parents, n), searched=order)
@@ -32,7 +37,7 @@ for steps in (300, 1000):
   start = time.time()
   profile = lopro.profile_orders(
       perms, task, seed=seed,
-      estimator=lopro.Independent(train=lopro.TrainConfig(steps=steps)))
+      estimator=lopro.Independent(train=lopro.TrainConfig(steps=steps, **model)))
   print(f'{steps} steps ({time.time() - start:.0f} s):', flush=True)
   for (label, perm), score in zip(named.items(), np.asarray(profile.scores)):
     valid = 'topological' if orders.is_topological(perm, task) else 'not topological'
