@@ -193,7 +193,7 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   # rerun, train nothing.
   def refuse(*args, **kwargs):
     raise AssertionError('trained again')
-  monkeypatch.setattr(lopro, 'evaluate_orders', refuse)
+  monkeypatch.setattr(lopro, 'evaluate_order', refuse)
   again = common.CellStore(str(tmp_path / 'eval'), fingerprint)
   friendly = dict(done[0], order=orders.order_to_string(task.friendly_order))
   first, second = discovery.evaluate(done + [friendly], rows, TINY_EVAL, again)
@@ -209,19 +209,19 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   assert '1 cells not evaluated yet.' in lines
   # Each order is kept as it finishes: an interrupted cell resumes from it.
   monkeypatch.undo()
-  real, runs = lopro.evaluate_orders, []
+  real, runs = lopro.evaluate_order, []
 
-  def interrupted(perms, *args, **kwargs):
-    runs.append(len(perms))
+  def interrupted(order, *args, **kwargs):
+    runs.append(orders.order_to_string(order))
     if len(runs) == 2:
       raise KeyboardInterrupt
-    return real(perms, *args, **kwargs)
+    return real(order, *args, **kwargs)
 
-  monkeypatch.setattr(lopro, 'evaluate_orders', interrupted)
+  monkeypatch.setattr(lopro, 'evaluate_order', interrupted)
   fresh = common.CellStore(str(tmp_path / 'fresh'), fingerprint)
   with pytest.raises(KeyboardInterrupt):
     discovery.evaluate(done, rows, TINY_EVAL, fresh)
-  assert runs == [1, 1] and len(fresh.cells) == 1
+  assert runs == ['3 1 0 2', '0 1 2 3'] and len(fresh.cells) == 1
   (kept,) = fresh.cells.values()
   assert kept['success'] == cell['success']['discovered']
 

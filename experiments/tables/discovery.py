@@ -121,17 +121,17 @@ def evaluate(done: list[dict[str, Any]],
     perms, names, keys = common.evaluation_orders(
         task, cell['row'], cell['seed'],
         orders.order_from_string(cell['order']))
-    todo = {k: p for k, p in zip(keys, perms) if store.get(k) is None}
+    todo = {} if report_only else {
+        k: p for k, p in zip(keys, perms) if store.get(k) is None}
     # One order a run, each kept when done: at L=40 on 2 CPU cores an order
     # trains for about 40 minutes, so a cell resumes order by order.
-    for i, (key, perm) in enumerate(todo.items() if not report_only else ()):
+    for i, (key, perm) in enumerate(todo.items()):
       # evaluate_orders is silent: say what the next minutes are spent on.
       logging.info('evaluating %s L=%d seed=%d: order %d of %d, %d steps',
                    cell['row'], cell['length'], cell['seed'], i + 1,
                    len(todo), config.train.steps)
       start = time.perf_counter()
-      (ev,) = lopro.evaluate_orders(perm[None], task, config=config,
-                                    seed=cell['seed'])
+      ev = lopro.evaluate_order(perm, task, config=config, seed=cell['seed'])
       store.put(key, dict(order=orders.order_to_string(perm),
                           success=ev.success_rate,
                           position_accuracy=ev.position_accuracy,
