@@ -251,6 +251,11 @@ def compatible(saved: dict[str, Any], own: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------
 
 
+# Suffix of the key under which a cell keeps the finished stages of an
+# unfinished row (a row that takes longer than one sitting).
+UNFINISHED = ' (unfinished)'
+
+
 class CellStore:
   """Finished cells of a long table, kept in ``<path>.cells.json`` after
   each one, so a rerun of the same command skips them (resume after a
@@ -289,8 +294,10 @@ class CellStore:
       self.fingerprint['methods'] = {**old['methods'],
                                      **self.fingerprint['methods']}
       self.cells = saved['cells']
-      logging.info('resuming: %d finished cells in %s', len(self.cells),
-                   self.path)
+      unfinished = sum(k.endswith(UNFINISHED) for k in self.cells)
+      logging.info('resuming: %d finished cells (and the kept stages of %d '
+                   'unfinished ones) in %s', len(self.cells) - unfinished,
+                   unfinished, self.path)
 
   def get(self, key: str) -> dict[str, Any] | None:
     return self.cells.get(key)

@@ -200,7 +200,7 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
       key = f'{name} seed={seed}'
       row = store.get(key) if store else None
       if row is None:
-        partial = f'{key} (unfinished)'
+        partial = key + common.UNFINISHED
         keep = (lambda stages, at=partial: store.put(at, stages)
                 ) if store else None
         row = run_system(name, config, seed, num_random, profiler, spec,
