@@ -13,7 +13,8 @@ r"""Reproduces the paper's tables: success of orders, search, rank validity.
 --table=rank  profile friendly + 127 random orders with --estimator (unset:
               one model per order), evaluate the best 32 by profile score,
               and correlate profile score with success (Spearman, Kendall),
-              for relu and square19.
+              for relu and square19 (--tasks: any table-1 row, e.g. prod;
+              --num_evaluated=0: the friendly order's profile rank only).
 --table=estimators
               rank of the friendly order among friendly + reverse + 126
               random at --length under each of --estimators: independent
@@ -112,9 +113,9 @@ _ESTIMATORS = flags.DEFINE_list(
     'Estimators compared by --table=estimators; the model flags '
     '(--profile_steps, --batch_size, --width, --layers, --num_checkpoints, '
     '--num_heldout) apply to each that has them.')
-_NUM_EVALUATED = flags.DEFINE_integer('num_evaluated', 32,
-                                      'Rank study: best orders evaluated.',
-                                      lower_bound=1)
+_NUM_EVALUATED = flags.DEFINE_integer(
+    'num_evaluated', 32, 'Rank study: best orders evaluated; 0 profiles '
+    'only (the friendly order\'s rank, no correlation).', lower_bound=0)
 _REPORT_ONLY = flags.DEFINE_bool(
     'report_only', False, 'Table 2: run no cell; write the table from the '
     'finished cells in <name>.cells.json and list the others as not run.')
