@@ -372,6 +372,8 @@ def test_rank_table_profiles_only_and_ranks_the_friendly_order():
   assert row['spearman'] is None and 'success' not in row
   scores = np.array(row['all_scores'])
   assert row['friendly_score'] == scores[0]
+  assert row['all_orders'][0] == orders.order_to_string(task.friendly_order)
+  assert len(set(row['all_orders'])) == 8
   # Row 0 is LSD-first (prod's friendly order), profiled with the others.
   again = lopro.profile_orders(np.stack([task.friendly_order]), task,
                                estimator=TINY_INDEPENDENT, seed=0)

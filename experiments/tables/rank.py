@@ -66,7 +66,9 @@ def build(config: lopro.EvalConfig, seed: int, length: int, preset: str,
         row=row, num_profiled=int(perms.shape[0]), num_evaluated=len(top),
         friendly_profile_rank=prof.rank_of(task.friendly_order) + 1,
         friendly_score=float(prof.scores[0]),
-        all_scores=prof.scores.tolist(), spearman=None, spearman_p=None,
+        all_scores=prof.scores.tolist(),
+        all_orders=[orders.order_to_string(p) for p in perms],
+        spearman=None, spearman_p=None,
         kendall=None, kendall_p=None)
     if len(top):
       evals = lopro.evaluate_orders(perms[top], task, config=config,
