@@ -370,6 +370,8 @@ def test_rank_table_profiles_only_and_ranks_the_friendly_order():
   task = lopro.get_task('prod', 4)
   assert row['num_profiled'] == 8 and row['num_evaluated'] == 0
   assert row['spearman'] is None and 'success' not in row
+  assert 'Independent, 8 steps of batch 8, seed 0' in table.header
+  assert 'no order evaluated' in table.header
   scores = np.array(row['all_scores'])
   assert row['friendly_score'] == scores[0]
   assert row['all_orders'][0] == orders.order_to_string(task.friendly_order)

@@ -20,6 +20,7 @@ from scipy import stats
 
 import lopro
 from experiments.tables import common
+from experiments.tables import estimators
 from lopro import orders
 
 
@@ -115,8 +116,17 @@ def build(config: lopro.EvalConfig, seed: int, length: int, preset: str,
       ax.set_title(f'{r["row"]} L={length}: friendly ranks '
                    f'{r["friendly_profile_rank"]}/{r["num_profiled"]}')
   fig.tight_layout()
+  evaluated = (f'the best {num_evaluated} by score evaluated with preset '
+               f'`{preset}` ({config.train.steps} steps) on '
+               f'{config.num_heldout} held-out examples' if num_evaluated
+               else 'no order evaluated')
+  header = (f'Profile (`experiments/tables/rank.py`): '
+            f'{estimators.describe_estimator(estimator)}, seed {seed}, the '
+            f'friendly order and {num_random} random orders (drawn from '
+            f'seed {seed + 1000}); {evaluated}. Device '
+            f'{jax.devices()[0].device_kind}.\n')
   return common.Table(name=f'rank_{preset}_L{length}{name_suffix}', rows=rows,
-                      lines=lines, figure=fig)
+                      lines=lines, figure=fig, header=header)
 
 
 def _stat(row: dict[str, Any], name: str) -> str:
