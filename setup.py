@@ -22,7 +22,7 @@ setuptools.setup(
     install_requires=REQUIREMENTS,
     extras_require={
         # The suite runs in parallel (pytest.ini) and executes colab/.
-        'test': ['pytest>=8.0', 'pytest-xdist>=3.5', 'nbclient>=0.10',
+        'test': ['pytest>=8.0', 'pytest-xdist>=3.8', 'nbclient>=0.10',
                  'nbformat>=5.9', 'ipykernel>=6.29'],
         # GPU: JAX's CUDA 12 wheels (NVIDIA driver >= 525 needed).
         'cuda': ['jax[cuda12]>=0.7.0'],

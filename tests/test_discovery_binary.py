@@ -15,8 +15,8 @@ from lopro import orders
 def test_discovery_binary_reports_matches_and_resumes(tmp_path):
   out = str(tmp_path)
   args = ('--table=chains', '--num_chains=1', '--chain_length=4', '--seeds=1',
-          '--strategy=exhaustive', '--estimator=independent', '--steps=120',
-          f'--output_dir={out}')
+          '--strategy=exhaustive', '--estimator=independent', '--steps=8',
+          '--width=16', '--batch_size=8', f'--output_dir={out}')
   first = run_binary('discovery.py', *args)
   data = json.load(open(os.path.join(out, 'chains_L4_exhaustive_'
                                      'independent.json')))
@@ -36,7 +36,7 @@ def test_discovery_binary_reports_matches_and_resumes(tmp_path):
   assert json.load(open(os.path.join(
       out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']
   # Other settings are refused in one line, before any search runs.
-  other = run_binary_process('discovery.py', *args, '--steps=121')
+  other = run_binary_process('discovery.py', *args, '--steps=9')
   assert other.returncode != 0
   assert 'holds cells made with other settings' in other.stderr
   assert 'Traceback' not in other.stderr

@@ -75,6 +75,7 @@ def test_equals_the_estimator_called_directly():
   assert front.estimator is TINY_INDEPENDENT
 
 
+@pytest.mark.usefixtures('optimised')  # 8 orders x 300 steps
 def test_friendly_order_ranks_first_with_the_default_estimator():
   # The default estimator (Independent(), 300 steps of a width-32 model)
   # tells relu's friendly order from 6 random ones and the reverse, which

@@ -139,6 +139,7 @@ def test_ask_is_pure_and_returns_a_copy():
   assert strategy.ask(state).any()
 
 
+@pytest.mark.usefixtures('optimised')  # dozens of 150-step runs
 def test_a_user_loop_drives_a_strategy_with_lopro_profiles():
   # The loop of the docs, with lopro's own estimator as the scorer.
   task = lopro.get_task('relu', length=4)
