@@ -169,6 +169,11 @@ def test_discovery_stage_costs_group_runs_by_stage():
       'refine': dict(runs=2, orders=18, seconds=8.5)}
 
 
+# TINY_EVAL for 100 steps: the four orders already differ in success.
+_SHORT_EVAL = dataclasses.replace(
+    TINY_EVAL, train=dataclasses.replace(TINY_EVAL.train, steps=100))
+
+
 def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
     tmp_path, monkeypatch):
   rows = {'planted': ('planted', dict(order_seed=4))}
@@ -176,14 +181,14 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   found = np.array([3, 1, 0, 2])
   done = [dict(row='planted', length=4, seed=1,
                order=orders.order_to_string(found), match='miss')]
-  fingerprint = dict(eval_config=common.eval_fingerprint(TINY_EVAL),
+  fingerprint = dict(eval_config=common.eval_fingerprint(_SHORT_EVAL),
                      methods={})
   store = common.CellStore(str(tmp_path / 'eval'), fingerprint)
-  (cell,) = discovery.evaluate(done, rows, TINY_EVAL, store)
+  (cell,) = discovery.evaluate(done, rows, _SHORT_EVAL, store)
   # The same orders, seed and task, trained directly.
   perms = np.stack([found, orders.identity(4), orders.reverse(4),
                     task.friendly_order])
-  direct = lopro.evaluate_orders(perms, task, config=TINY_EVAL, seed=1)
+  direct = lopro.evaluate_orders(perms, task, config=_SHORT_EVAL, seed=1)
   assert cell['success'] == dict(zip(
       ['discovered', 'forward', 'reverse', 'friendly'],
       [e.success_rate for e in direct]))
@@ -196,12 +201,12 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   monkeypatch.setattr(lopro, 'evaluate_order', refuse)
   again = common.CellStore(str(tmp_path / 'eval'), fingerprint)
   friendly = dict(done[0], order=orders.order_to_string(task.friendly_order))
-  first, second = discovery.evaluate(done + [friendly], rows, TINY_EVAL, again)
+  first, second = discovery.evaluate(done + [friendly], rows, _SHORT_EVAL, again)
   assert first['success'] == cell['success']
   assert second['success']['discovered'] == cell['success']['friendly']
   # Report only: an order not evaluated yet leaves its cell without success.
   other = dict(done[0], seed=2)
-  (pending,) = discovery.evaluate([other], rows, TINY_EVAL, again,
+  (pending,) = discovery.evaluate([other], rows, _SHORT_EVAL, again,
                                   report_only=True)
   assert 'success' not in pending
   lines = discovery._success_lines([cell, pending])
@@ -220,7 +225,7 @@ def test_discovery_evaluation_trains_each_order_once_with_the_cells_seed(
   monkeypatch.setattr(lopro, 'evaluate_order', interrupted)
   fresh = common.CellStore(str(tmp_path / 'fresh'), fingerprint)
   with pytest.raises(KeyboardInterrupt):
-    discovery.evaluate(done, rows, TINY_EVAL, fresh)
+    discovery.evaluate(done, rows, _SHORT_EVAL, fresh)
   assert runs == ['3 1 0 2', '0 1 2 3'] and len(fresh.cells) == 1
   (kept,) = fresh.cells.values()
   assert kept['success'] == cell['success']['discovered']

@@ -340,7 +340,7 @@ def test_real_search_recovers_relu_friendly_order_at_l6():
       'relu', length=6, seed=0,
       strategy=strategies.Hierarchical.paper(depth=3, local_rounds=2),
       estimator=lopro.Independent(train=lopro.TrainConfig(steps=150)),
-      runtime=lopro.Runtime(chunk_size=8))
+      runtime=lopro.Runtime(chunk_size=4))
   np.testing.assert_array_equal(result.order, np.arange(6))
   assert result.local_optimum
   assert result.num_profiled == sum(len(r.candidates) - r.num_reused
