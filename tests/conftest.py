@@ -156,9 +156,10 @@ def optimised():
                     os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] == '1')
 
 
-# The test files that take longest, longest first (seconds of one worker in
-# `pytest tests --durations=0`). They start first, so that under xdist the
-# short files fill in at the end instead of one long file running alone.
+# The test files that take longest (about 35 s or more of one worker in
+# `pytest tests --durations=0`), roughly longest first. They start first, so
+# that under xdist the short files fill in at the end instead of one long
+# file running alone.
 _LONG_FILES = ('test_binaries.py', 'test_notebooks.py',
                'test_discovery_binary.py', 'test_tables.py',
                'test_sharding.py', 'test_search.py', 'test_benchmark.py',
