@@ -103,6 +103,8 @@ def test_delay_row_resumes_from_its_finished_stages(tmp_path, monkeypatch):
   assert list(kept) == ['m2_lagged seed=0 (unfinished)']
   stages = kept['m2_lagged seed=0 (unfinished)']
   assert len(stages['success']) == 2 and 'profile_scores' not in stages
+  # The searched order was in the first run of orders.
+  assert stages['search']['order'] in stages['success']
   # Resumed: no search, and only the orders not yet evaluated.
   calls.clear()
   monkeypatch.setattr(lopro, 'evaluate_orders', lambda perms, *a, **kw: (

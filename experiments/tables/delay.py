@@ -95,7 +95,10 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
   strings = [orders.order_to_string(p) for p in perms]
   strings_all = strings + ([] if searched in strings else [searched])
   success = stages.setdefault('success', {})
-  todo = [s for s in strings_all if s not in success]
+  # The searched order first: an interrupted row already says whether the
+  # search beat the hand-designed orders.
+  todo = list(dict.fromkeys(s for s in [searched] + strings
+                            if s not in success))
   for start in range(0, len(todo), eval_chunk):
     chunk = todo[start:start + eval_chunk]
     # evaluate_orders is silent: say what the next minutes are spent on.
