@@ -77,6 +77,9 @@ _EVAL_PRESET = flags.DEFINE_enum(
 _EVAL_STEPS = flags.DEFINE_integer(
     'eval_steps', None, 'Training steps of the evaluation model; unset: the '
     'preset\'s.', lower_bound=1)
+_EVAL_OVERRIDES = flags.DEFINE_list(
+    'eval_overrides', [], 'Changes to --eval_preset: name=value of '
+    'lopro.EvalConfig or TrainConfig fields, e.g. width=256,num_layers=4.')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
 
@@ -85,12 +88,15 @@ def evaluation_store(path: str) -> tuple[lopro.EvalConfig,
                                          common.CellStore] | None:
   """(config, store) of --eval_preset, or None without one."""
   if _EVAL_PRESET.value is None:
-    if _EVAL_STEPS.value is not None:
-      raise app.UsageError('--eval_steps needs --eval_preset')
+    for flag in (_EVAL_STEPS, _EVAL_OVERRIDES):
+      if flag.value not in (None, []):
+        raise app.UsageError(f'--{flag.name} needs --eval_preset')
     return None
-  overrides = {} if _EVAL_STEPS.value is None else dict(
-      steps=_EVAL_STEPS.value)
-  config = lopro.EvalConfig.preset(_EVAL_PRESET.value, **overrides)
+  try:
+    config = common.eval_config(_EVAL_PRESET.value, _EVAL_STEPS.value,
+                                _EVAL_OVERRIDES.value)
+  except ValueError as e:
+    raise app.UsageError(f'--eval_overrides: {e}') from None
   return config, common.CellStore(
       f'{path}_eval_{_EVAL_PRESET.value}',
       dict(eval_config=common.eval_fingerprint(config), methods={}),

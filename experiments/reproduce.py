@@ -44,8 +44,10 @@ table), and evaluates no (task, L, order, seed) that a table-2 file with the
 same evaluation settings holds; each cell lists the evaluations it read in
 ``reused_evaluations``.
 
---preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``) and
---steps its training steps; --profile_steps are the estimator's. Each table
+--preset=cpu|paper picks the evaluation model (``lopro.EvalConfig``),
+--steps its training steps and --eval_overrides any other of its settings
+(e.g. ``--eval_overrides=width=256,num_layers=4``); --profile_steps are the
+estimator's. Each table
 writes ``<name>.json``, ``<name>.md`` and ``<name>.png`` into --output_dir;
 the markdown ends with the command and the device.
 
@@ -104,6 +106,9 @@ _TASKS = flags.DEFINE_list('tasks', None, 'Restrict to these rows (names as '
 _STEPS = flags.DEFINE_integer(
     'steps', None, 'Training steps of the evaluation model; unset: the '
     'preset\'s.', lower_bound=1)
+_EVAL_OVERRIDES = flags.DEFINE_list(
+    'eval_overrides', [], 'Changes to the evaluation preset: name=value of '
+    'lopro.EvalConfig or TrainConfig fields, e.g. width=256,num_layers=4.')
 _METHOD = methods.define_flags(steps='profile_steps')
 _NUM_RANDOM = flags.DEFINE_integer(
     'num_random', 127, 'Rank study: random orders profiled (estimators: '
@@ -144,14 +149,15 @@ _SEARCH_ONLY = ('strategy', 'init', 'insertion_rounds', 'num_starts',
 
 
 def eval_config() -> lopro.EvalConfig:
-  """The evaluation model of --preset, with --steps; its held-out set also
-  avoids the inputs of --profile_steps' profiles."""
-  overrides = {}
+  """The evaluation model of --preset, with --steps and --eval_overrides;
+  its held-out set also avoids the inputs of --profile_steps' profiles."""
+  overrides = list(_EVAL_OVERRIDES.value)
   if _METHOD.spec().steps is not None:
-    overrides['profile_steps'] = _METHOD.spec().steps
-  if _STEPS.value is not None:
-    overrides['steps'] = _STEPS.value
-  return lopro.EvalConfig.preset(_PRESET.value, **overrides)
+    overrides.append(f'profile_steps={_METHOD.spec().steps}')
+  try:
+    return common.eval_config(_PRESET.value, _STEPS.value, overrides)
+  except ValueError as e:
+    raise app.UsageError(f'--eval_overrides: {e}') from None
 
 
 def check_flags(spec: methods.MethodSpec) -> None:
@@ -223,9 +229,10 @@ def main(argv):
     raise app.UsageError(str(e)) from None
   command = ' '.join(['python experiments/reproduce.py'] + sys.argv[1:])
   device = jax.devices()[0].device_kind
+  changed = ''.join(f', {item}' for item in _EVAL_OVERRIDES.value)
   header = out.header or (
       f'Preset `{_PRESET.value}` (`lopro.EvalConfig.{_PRESET.value}()`, '
-      f'{config.train.steps} steps), seeds {seeds}; success in % (mean ± std '
+      f'{config.train.steps} steps{changed}), seeds {seeds}; success in % (mean ± std '
       f'over seeds) on {config.num_heldout} held-out examples; device '
       f'{device}.\n')
   text = header + '\n' + '\n'.join(out.lines) + (

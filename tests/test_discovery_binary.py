@@ -47,6 +47,8 @@ def test_discovery_binary_evaluates_found_orders_once(tmp_path):
   args = ('--table=chains', '--num_chains=1', '--chain_length=3', '--seeds=1',
           '--tasks=relu_chain5000', '--strategy=exhaustive',
           '--estimator=independent', '--steps=20', '--eval_preset=cpu',
+          # A small evaluation model: a smoke run compiles it in seconds.
+          '--eval_overrides=width=16,num_heldout=64,decode_batch=32',
           '--eval_steps=5', f'--output_dir={out}')
   first = run_binary('discovery.py', *args)
   assert 'evaluating relu_chain5000 L=3 seed=0' in first.stderr
@@ -62,7 +64,9 @@ def test_discovery_binary_evaluates_found_orders_once(tmp_path):
   assert all(0.0 <= v <= 1.0 for v in cell['success'].values())
   saved = json.load(open(path + '_eval_cpu.cells.json'))
   assert saved['fingerprint']['eval_config']['steps'] == 5
-  assert saved['fingerprint']['eval_config']['width'] == 128  # cpu preset
+  fingerprint = saved['fingerprint']['eval_config']
+  assert (fingerprint['width'], fingerprint['num_layers']) == (16, 2)  # cpu's
+  assert (fingerprint['num_heldout'], fingerprint['decode_batch']) == (64, 32)
   assert 'Exact-match success of the discovered order' in open(
       path + '.md').read()
   # Rerun: the search and the evaluations are read back, nothing trains.
@@ -74,6 +78,12 @@ def test_discovery_binary_evaluates_found_orders_once(tmp_path):
                              f'--output_dir={out}')
   assert other.returncode != 0
   assert 'holds cells made with other settings' in other.stderr
-  alone = run_binary_process('discovery.py', *args[:-3], '--eval_steps=5',
+  alone = run_binary_process('discovery.py', *args[:-4], '--eval_steps=5',
                              f'--output_dir={out}')
   assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr
+  alone = run_binary_process('discovery.py', *args[:-4],
+                             '--eval_overrides=width=16', f'--output_dir={out}')
+  assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr
+  typo = run_binary_process('discovery.py', *args[:-3], '--eval_overrides=widht=16',
+                            f'--output_dir={out}')
+  assert typo.returncode != 0 and "override(s) ['widht']" in typo.stderr

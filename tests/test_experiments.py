@@ -273,6 +273,26 @@ def _old_file(path, profile_config, **cells):
   return old
 
 
+def test_eval_config_reads_overrides_of_the_preset():
+  config = common.eval_config(
+      'cpu', 500, ['width=64', ' num_layers = 3', 'learning_rate=3e-4',
+                   'lr_schedule=constant', 'num_heldout=100'])
+  assert config == lopro.EvalConfig.cpu(
+      steps=500, width=64, num_layers=3, learning_rate=3e-4,
+      lr_schedule='constant', num_heldout=100)
+  assert isinstance(config.train.num_layers, int)
+  assert common.eval_config('paper') == lopro.EvalConfig.paper()
+  for items, match in ((['width'], 'not name=value'),
+                       (['=3'], 'not name=value'),
+                       (['width='], 'not name=value'),
+                       (['width=8', 'width=16'], "'width' given twice"),
+                       (['steps=8'], "'steps' given twice"),
+                       (['widht=8'], r"override\(s\) \['widht'\]"),
+                       (['lr_schedule=step'], 'lr_schedule must be one of')):
+    with pytest.raises(ValueError, match=match):
+      common.eval_config('cpu', 100, items)
+
+
 def test_cell_store_reads_lopro_0_1_files(tmp_path):
   config = lopro.EvalConfig.cpu(steps=1000)
   cell = dict(row='relu', length=6, seed=0, discovered='0 1 2 3 4 5')

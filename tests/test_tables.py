@@ -11,15 +11,19 @@ from conftest import run_binary_process
 def test_reproduce_binary_table1_smoke(tmp_path):
   out = str(tmp_path)
   run_binary('reproduce.py', '--table=1', '--tasks=relu', '--length=3',
-             '--steps=5', '--seeds=1', f'--output_dir={out}')
+             '--steps=5', '--seeds=1', f'--output_dir={out}',
+             '--eval_overrides=width=16,num_heldout=64,decode_batch=32')
   record = json.load(open(os.path.join(out, 'table1_cpu_L3_relu.json')))
   (row,) = record['rows']
   assert row['row'] == 'relu' and row['friendly_is'] == 'forward'
   assert set(row['success']) == {'forward', 'reverse'}
   assert 0.0 <= row['success']['forward']['mean'] <= 1.0
   assert record['config']['train']['steps'] == 5
+  assert record['config']['train']['width'] == 16
+  assert record['config']['num_heldout'] == 64
   text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
   assert '| relu |' in text
+  assert '5 steps, width=16, num_heldout=64, decode_batch=32)' in text
   assert 'Command: `python experiments/reproduce.py' in text
   assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000
   # Table 1 runs no profile: method flags are refused, not ignored.
@@ -64,6 +68,7 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
     return run_binary_process('reproduce.py', *args)
 
   common_args = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
+                 '--eval_overrides=width=16,num_heldout=64,decode_batch=32',
                  '--estimator=universal', '--profile_steps=8',
                  '--refine_rounds=1', '--refine_steps=5',
                  f'--output_dir={out}']

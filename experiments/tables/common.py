@@ -125,6 +125,39 @@ def positions(ranking: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
+def eval_config(preset: str, steps: int | None = None,
+                overrides: list[str] | None = None) -> lopro.EvalConfig:
+  """The evaluation model of a binary's flags.
+
+  Args:
+    preset: a ``lopro.EvalConfig`` preset, ``'cpu'`` or ``'paper'``.
+    steps: training steps; None: the preset's.
+    overrides: ``name=value`` strings naming EvalConfig or TrainConfig
+      fields, e.g. ``['width=256', 'num_layers=4', 'learning_rate=3e-4']``;
+      values are read as ints, else floats, else strings.
+
+  Raises:
+    ValueError: an override that is not ``name=value``, a name given twice
+      (``steps`` included), an unknown name or a bad value.
+  """
+  given = {} if steps is None else dict(steps=steps)
+  for item in overrides or ():
+    name, sep, text = str(item).partition('=')
+    name = name.strip()
+    if not sep or not name or not text.strip():
+      raise ValueError(f'evaluation override {item!r} is not name=value, '
+                       f'e.g. width=256')
+    if name in given:
+      raise ValueError(f'evaluation setting {name!r} given twice')
+    for kind in (int, float, str):
+      try:
+        given[name] = kind(text.strip())
+        break
+      except ValueError:
+        continue
+  return lopro.EvalConfig.preset(preset, **given)
+
+
 def eval_fingerprint(config: lopro.EvalConfig) -> dict[str, Any]:
   """The evaluation settings, flat (TrainConfig fields and EvalConfig's
   own), as lopro 0.1 wrote them: equal settings give equal evaluations
