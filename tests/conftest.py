@@ -25,6 +25,18 @@ if _OWN_CACHE:
 # optimisations off; the models are tiny, so running unoptimised costs less
 # than it saves, and every test compares runs made the same way.
 os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
+# XLA's older CPU code emitters compile these programs in about 40% less
+# time than its fusion emitters (an evaluation program: 11.3 s -> 6.5 s,
+# jaxlib 0.10.2). The flag is XLA's own: a jaxlib that does not know it
+# aborts on it, so it is set only where a probe process accepts it. The
+# workers, binaries and notebooks the tests start inherit it.
+_FAST_COMPILE = '--xla_cpu_use_fusion_emitters=false'
+if _OWN_CACHE and _FAST_COMPILE not in os.environ.get('XLA_FLAGS', ''):
+  _flags = f'{os.environ.get("XLA_FLAGS", "")} {_FAST_COMPILE}'.strip()
+  if subprocess.run([sys.executable, '-c', 'import jax; jax.devices()'],
+                    env=dict(os.environ, XLA_FLAGS=_flags, JAX_PLATFORMS='cpu'),
+                    capture_output=True, check=False).returncode == 0:
+    os.environ['XLA_FLAGS'] = _flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax

@@ -72,9 +72,16 @@ def test_kept_model_is_the_one_a_fresh_run_trains():
   assert [c for c, _, _ in kept] == [0, 1]
   fresh = list(mixture.train_checkpoints(TASK, TRAIN, True, 1.0, 2,
                                          np.arange(4)[None], SEED, 1))
+  # The kept run is cut at 12 checkpoints, the fresh one at 2: different
+  # programs, equal up to float rounding (XLA may fuse them differently).
+  # Not the attention's key bias: softmax ignores it, so its gradient is
+  # rounding noise, which Adam scales up to the learning rate.
   for (c, params, loss), (c2, params2, loss2) in zip(kept, fresh):
-    assert c == c2 and loss == loss2
-    jax.tree.map(np.testing.assert_array_equal, params, params2)
+    assert c == c2 and loss == pytest.approx(loss2, rel=1e-6)
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(params),
+                            jax.tree.leaves(params2)):
+      if "['key']['bias']" not in jax.tree_util.keystr(path):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
   hits = universal.training_run.cache_info().hits
   again = universal.trained_model(TASK, TRAIN, 2, SEED)
   assert universal.training_run.cache_info().hits == hits + 1
