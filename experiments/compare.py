@@ -57,11 +57,12 @@ _OUTPUT = flags.DEFINE_string('output', None,
                               required=True)
 
 
-def build_methods(names: list[str], spec: methods.MethodSpec, length: int
-                  ) -> dict[str, methods.Method]:
+def build_methods(names: list[str], spec: methods.MethodSpec, length: int,
+                  depends_on: Any = None) -> dict[str, methods.Method]:
   """name -> Method, the non-baselines first (they set the baselines'
   budget). Each takes the strategy settings of the spec that apply to it
-  (e.g. --budget the baselines, --insertion_rounds the hierarchical ones).
+  (e.g. --budget the baselines, --insertion_rounds the hierarchical ones);
+  ``depends_on`` is the task's dependency graph (for --topological).
 
   Raises:
     ValueError: an unknown or repeated name, or settings that do not apply.
@@ -78,23 +79,29 @@ def build_methods(names: list[str], spec: methods.MethodSpec, length: int
         raise ValueError('--strategies=default takes the default method\'s '
                          'estimators; drop --estimator')
       out[name] = methods.build_method(
-          length, methods.for_strategy(spec, 'hierarchical'))
+          length, methods.for_strategy(spec, 'hierarchical'), depends_on)
     else:
       out[name] = methods.build_method(length, dataclasses.replace(
           methods.for_strategy(spec, name), strategy=name,
-          estimator=spec.estimator or 'independent'))
+          estimator=spec.estimator or 'independent'), depends_on)
   return out
 
 
 def with_budget(method: methods.Method, budget: int) -> methods.Method:
-  """A baseline's method with ``budget`` order-profiles."""
+  """A baseline's method with ``budget`` order-profiles (at most, over
+  topological sorts: orders with the same repair are profiled once)."""
   strategy = method.strategy
+  wrapper = (strategy if isinstance(strategy, lopro.strategies.Topological)
+             else None)
+  strategy = wrapper.strategy if wrapper else strategy
   stages = getattr(strategy, 'stages', None)
   if stages:
     first = dataclasses.replace(stages[0][0], budget=budget)
     strategy = lopro.strategies.Pipeline((first, stages[0][1]), *stages[1:])
   else:
     strategy = dataclasses.replace(strategy, budget=budget)
+  if wrapper:
+    strategy = dataclasses.replace(wrapper, strategy=strategy)
   return dataclasses.replace(method, strategy=strategy)
 
 
@@ -177,7 +184,8 @@ def main(argv):
   task = lopro.get_task(_TASK.value, length=_LENGTH.value, **params)
   spec = _METHOD.spec()
   try:
-    named = build_methods(_STRATEGIES.value, spec, task.length)
+    named = build_methods(_STRATEGIES.value, spec, task.length,
+                          task.depends_on)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   rows = compare(task, [int(s) for s in _SEEDS.value], named, _WORKDIR.value,

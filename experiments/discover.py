@@ -170,7 +170,7 @@ def main(argv):
   else:
     task = lopro.get_task(_TASK.value, length=_LENGTH.value,
                           **tasks.parse_task_params(_PARAMS.value))
-  method = methods.method_from_flags(_METHOD, task.length)
+  method = methods.method_from_flags(_METHOD, task.length, task.depends_on)
   if dataset is not None:
     try:
       check_batches(task, method)

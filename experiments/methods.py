@@ -12,6 +12,7 @@ by ``discover.py``, ``compare.py`` and ``reproduce.py``:
   --refine_rounds --refine_steps --refine_seeds --refine_max_shift
                                                         a refine stage
   --polish_rounds                                       the polish stage
+  --topological         only the topological sorts of the task's graph
 
 With neither --estimator nor --strategy the method is
 ``lopro.default_method(L)``, the best we have measured at that length; the
@@ -83,6 +84,8 @@ class MethodSpec:
       slot (``Insertion.max_shift``).
     polish_rounds: rounds of a last ``Insertion(name='polish')`` stage
       scored by Halving (``lopro.search.polish_stage``); 0 drops one.
+    topological: search only the topological sorts of the task's
+      dependency graph (``strategies.Topological``).
   """
   estimator: str | None = None
   strategy: str | None = None
@@ -102,6 +105,7 @@ class MethodSpec:
   refine_seeds: int | None = None
   refine_max_shift: int | None = None
   polish_rounds: int | None = None
+  topological: bool | None = None
 
   @property
   def defaulted(self) -> bool:
@@ -128,6 +132,8 @@ class Method:
     """One line, e.g. 'Hierarchical scored by Universal, then Insertion
     scored by Independent'."""
     text = search_lib.describe_method(self.strategy, self.estimator)
+    if isinstance(self.strategy, strategies.Topological):
+      text += ', over topological sorts only'
     if not self.defaulted:
       return text
     return (f'the default method for this length'
@@ -324,8 +330,10 @@ def _adjust_polish(polish: tuple[Any, Any] | None, spec: MethodSpec
   return dataclasses.replace(climb, rounds=spec.polish_rounds), scorer
 
 
-def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
-  """The method a spec describes at length L (see the module docstring).
+def build_method(length: int, spec: MethodSpec = MethodSpec(),
+                 depends_on: Any = None) -> Method:
+  """The method a spec describes at length L (see the module docstring),
+  for a task whose dependency graph is ``depends_on`` (None: states none).
 
   Raises:
     ValueError: unknown names, or settings that do not apply.
@@ -345,6 +353,11 @@ def build_method(length: int, spec: MethodSpec = MethodSpec()) -> Method:
   later = [stage for stage in (refine, polish) if stage is not None]
   if later:
     search = strategies.Pipeline((search, estimator), *later)
+  if spec.topological:
+    if depends_on is None:
+      raise ValueError('--topological needs a task that states its '
+                       'dependency graph (Task.depends_on)')
+    search = strategies.Topological(search, depends_on)
   adjusted = spec.defaulted and (search, estimator) != lopro.default_method(
       length, spec.init)
   return Method(search, estimator, spec.defaulted, adjusted)
@@ -458,16 +471,23 @@ def define_flags(*, steps: str = 'steps', strategy: bool = True,
       'steps (finer near the optimum than the refine profile). 0: none. '
       'Unset: the default method\'s (at 9 <= L <= 12), else none.',
       lower_bound=0, **fv)
+  h['topological'] = flags.DEFINE_bool(
+      'topological', None, 'Search only the topological sorts of the task\'s '
+      'dependency graph (tasks that state one, e.g. delay): every order '
+      'asked is repaired to its nearest valid one (strategies.Topological).',
+      **fv)
   return MethodFlags(h)
 
 
-def method_from_flags(holder: MethodFlags, length: int) -> Method:
-  """The method the parsed flags describe at length L.
+def method_from_flags(holder: MethodFlags, length: int,
+                      depends_on: Any = None) -> Method:
+  """The method the parsed flags describe at length L, for a task with
+  the dependency graph ``depends_on`` (None: states none).
 
   Raises:
     app.UsageError: settings that do not apply to the method.
   """
   try:
-    return build_method(length, holder.spec())
+    return build_method(length, holder.spec(), depends_on)
   except ValueError as e:
     raise app.UsageError(str(e)) from None

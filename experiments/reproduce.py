@@ -145,7 +145,8 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
 
 # Method flags that only table 2 (a search) reads.
 _SEARCH_ONLY = ('strategy', 'init', 'insertion_rounds', 'num_starts',
-                'budget', 'refine_rounds', 'refine_steps', 'refine_seeds')
+                'budget', 'refine_rounds', 'refine_steps', 'refine_seeds',
+                'topological')
 
 
 def eval_config() -> lopro.EvalConfig:
@@ -188,7 +189,8 @@ def build(config: lopro.EvalConfig, seeds: list[int]) -> common.Table:
     elif _TABLE.value == 'delay':
       for name in _SYSTEMS.value:
         if name in delay.SYSTEMS:
-          methods.build_method(delay.system_task(name).length, spec)
+          task = delay.system_task(name)
+          methods.build_method(task.length, spec, task.depends_on)
     elif _TABLE.value == 'rank':
       name = spec.estimator or 'independent'
       estimator = methods.make_estimator(name, spec)

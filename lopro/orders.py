@@ -303,7 +303,7 @@ def kendall_distance(a, b) -> int:
   return int(np.sum((pos_a[i] < pos_a[j]) != (pos_b[i] < pos_b[j])))
 
 
-def _dependency_graph(graph) -> tuple[tuple[int, ...], ...]:
+def dependency_graph(graph) -> tuple[tuple[int, ...], ...]:
   """The graph of a task (``depends_on``) or the graph itself."""
   depends_on = getattr(graph, 'depends_on', graph)
   if depends_on is None:
@@ -320,15 +320,48 @@ def is_topological(order, graph) -> bool:
     graph: a Task with ``depends_on``, or ``depends_on`` itself (for every
       slot, the slots it depends on).
   """
-  depends_on = _dependency_graph(graph)
+  depends_on = dependency_graph(graph)
   position = invert_order(validate_order(order, len(depends_on)))
   return all(position[j] < position[i] for i, parents in enumerate(depends_on)
              for j in parents)
 
 
+def topological_repair(perms, graph) -> np.ndarray:
+  """The topological sort nearest each order: Kahn's algorithm emitting,
+  each step, the ready slot (its dependencies emitted) that comes first in
+  the order. A valid order is returned unchanged.
+
+  Args:
+    perms: int[L] or int[N, L] orders.
+    graph: a Task with ``depends_on``, or ``depends_on`` itself.
+
+  Returns:
+    int64 of the shape of ``perms``: topological sorts.
+
+  Raises:
+    ValueError: a task without a dependency graph, a graph with a cycle or
+      of another length, or rows that are not permutations.
+  """
+  depends_on = dependency_graph(graph)
+  if not is_acyclic(depends_on):
+    raise ValueError(f'the dependency graph has a cycle: {depends_on!r}')
+  perms = np.asarray(perms)
+  rows = validate_orders(np.atleast_2d(perms), len(depends_on))
+  out = np.empty_like(rows)
+  for r, order in enumerate(rows):
+    position = invert_order(order)
+    emitted = np.zeros(len(depends_on), bool)
+    for step in range(len(depends_on)):
+      ready = [i for i in range(len(depends_on)) if not emitted[i]
+               and all(emitted[j] for j in depends_on[i])]
+      out[r, step] = slot = min(ready, key=position.__getitem__)
+      emitted[slot] = True
+  return out.reshape(perms.shape)
+
+
 def is_acyclic(graph) -> bool:
   """Whether a dependency graph has a topological sort (Kahn's algorithm)."""
-  depends_on = _dependency_graph(graph)
+  depends_on = dependency_graph(graph)
   remaining = [set(parents) for parents in depends_on]
   ready = [i for i, parents in enumerate(remaining) if not parents]
   emitted = 0
@@ -351,7 +384,7 @@ def count_topological_sorts(graph) -> int:
   """The number of topological sorts (linear extensions) of a dependency
   graph, by dynamic programming over the sets of emitted slots
   (L <= ``MAX_COUNT_LENGTH``)."""
-  depends_on = _dependency_graph(graph)
+  depends_on = dependency_graph(graph)
   length = len(depends_on)
   if length > MAX_COUNT_LENGTH:
     raise ValueError(f'counting topological sorts is limited to L <= '
@@ -391,7 +424,7 @@ def topological_sorts(graph, num: int, key: jax.Array | None = None
   Raises:
     ValueError: a task without a dependency graph, or ``num`` < 1.
   """
-  depends_on = _dependency_graph(graph)
+  depends_on = dependency_graph(graph)
   length = len(depends_on)
   if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or (
       num < 1):

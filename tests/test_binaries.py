@@ -118,6 +118,16 @@ def test_compare_binary_gives_baselines_the_search_spend(tmp_path):
       assert row['score'] == pytest.approx(row['friendly_score'], rel=1e-5)
   text = open(out + '.md').read()
   assert '| paper | 0 |' in text and 'Command: `python' in text
+  # Over topological sorts only: relu's chain has one, found at once by
+  # both, profiled once (every order asked repairs to it).
+  run_binary('compare.py', '--task=relu', '--length=4', '--seeds=0',
+             '--strategies=random,paper', '--steps=4', '--width=16',
+             '--batch_size=8', '--topological', f'--workdir={tmp_path}/topo',
+             f'--output={out}_topo')
+  record = json.load(open(out + '_topo.json'))
+  for row in record['rows']:
+    assert row['found_friendly'] and row['num_profiled'] == 1
+  assert record['methods']['paper']['strategy']['type'] == 'Topological'
 
 
 def test_landscape_then_search_study(tmp_path):

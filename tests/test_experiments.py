@@ -86,6 +86,21 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
       40, 'structured') and not method.adjusted
 
 
+def test_topological_wraps_the_method_for_a_task_with_a_graph():
+  task = lopro.get_task('delay', 12)
+  method = methods.build_method(12, _spec('--topological'), task.depends_on)
+  assert method.strategy == strategies.Topological(
+      methods.build_method(12).strategy, task.depends_on)
+  assert method.defaulted and method.adjusted
+  assert method.describe().endswith(', over topological sorts only')
+  assert method.max_profiles(12) == methods.build_method(12).max_profiles(12)
+  with pytest.raises(ValueError, match='--topological needs a task that '
+                     'states its dependency graph'):
+    methods.build_method(12, _spec('--topological'))
+  assert methods.build_method(12, _spec('--notopological'),
+                              task.depends_on) == methods.build_method(12)
+
+
 def test_explicit_flags_build_the_named_method():
   # lopro 0.1's --profile_mode=mixture --random_order_fraction=1
   # --refine_rounds=6 --refine_steps=1000.

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 import pytest
 
+import lopro
 from lopro import orders
 
 
@@ -424,3 +425,28 @@ def test_a_cycle_has_no_topological_sort():
   assert orders.count_topological_sorts(cycle) == 0
   with pytest.raises(ValueError, match='num must be an int >= 1'):
     orders.topological_sorts(DIAMOND, 0)
+
+
+def test_topological_repair_moves_slots_after_their_dependencies():
+  # A valid order is kept; 3 waits for 1 and 2, 1 and 2 wait for 0.
+  np.testing.assert_array_equal(
+      orders.topological_repair([4, 0, 2, 1, 3], DIAMOND), [4, 0, 2, 1, 3])
+  np.testing.assert_array_equal(
+      orders.topological_repair([3, 1, 4, 0, 2], DIAMOND), [4, 0, 1, 2, 3])
+  every = np.array(list(itertools.permutations(range(5))))
+  repaired = orders.topological_repair(every, DIAMOND)
+  assert repaired.shape == (120, 5) and repaired.dtype == np.int64
+  assert all(orders.is_topological(row, DIAMOND) for row in repaired)
+  valid = [orders.is_topological(p, DIAMOND) for p in every]
+  np.testing.assert_array_equal(repaired[valid], every[valid])
+  # Every valid order is the repair of itself and of nothing valid else.
+  assert len({tuple(r) for r in repaired.tolist()}) == 10
+  task = lopro.get_task('relu', 4, chain=[2, 0, 3, 1])
+  np.testing.assert_array_equal(
+      orders.topological_repair(np.arange(4), task), [2, 0, 3, 1])
+  with pytest.raises(ValueError, match='has a cycle'):
+    orders.topological_repair([0, 1, 2], ((2,), (0,), (1,)))
+  with pytest.raises(ValueError, match='states no dependency graph'):
+    orders.topological_repair(np.arange(4), lopro.get_task('prod', 4))
+  with pytest.raises(ValueError, match='not a permutation'):
+    orders.topological_repair([0, 0, 1, 2, 3], DIAMOND)

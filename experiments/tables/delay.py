@@ -81,7 +81,7 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
   keep = keep or (lambda _: None)
   task = system_task(name)
   perms, names = candidates(task, num_random, seed)
-  method = methods.build_method(task.length, spec)
+  method = methods.build_method(task.length, spec, task.depends_on)
   if 'search' not in stages:
     start = time.perf_counter()
     found = lopro.search_order(task, strategy=method.strategy,
@@ -189,14 +189,15 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
                             f'{list(SYSTEMS)}')
   store = None
   if output_dir is not None:
-    lengths = {system_task(name).length for name in systems}
-    built = {length: methods.build_method(length, spec) for length in lengths}
+    # A search over topological sorts depends on the system's graph.
+    built = {(name if spec.topological else str(task.length)):
+             methods.build_method(task.length, spec, task.depends_on)
+             for name, task in ((n, system_task(n)) for n in systems)}
     store = common.CellStore(os.path.join(output_dir, 'delay_systems'), dict(
         eval_config=dict(eval=common.eval_fingerprint(config),
                          profiler=describe(profiler), num_random=num_random),
-        methods={str(length): common.method_fingerprint(m.strategy,
-                                                        m.estimator)
-                 for length, m in built.items()}))
+        methods={key: common.method_fingerprint(m.strategy, m.estimator)
+                 for key, m in built.items()}))
   rows = []
   for name in systems:
     for seed in seeds:

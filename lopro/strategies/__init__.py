@@ -7,6 +7,7 @@
   Exhaustive     every order (L <= 7)
   Evolution      a permutation genetic algorithm
   Pipeline       strategies one after another, each with its own estimator
+  Topological    any strategy, over the topological sorts of a graph only
 
 ``base.py`` holds the protocol, the state conventions and ``save_state`` /
 ``load_state``.
@@ -24,7 +25,8 @@ from lopro.strategies.hierarchical import RandomInit
 from lopro.strategies.hierarchical import StructuredInit
 from lopro.strategies.insertion import Insertion
 from lopro.strategies.pipeline import Pipeline
+from lopro.strategies.topological import Topological
 
 __all__ = ['Evolution', 'Exhaustive', 'Hierarchical', 'Insertion', 'Pipeline',
            'RandomInit', 'RandomSearch', 'State', 'Strategy', 'StructuredInit',
-           'load_state', 'save_state']
+           'Topological', 'load_state', 'save_state']
