@@ -108,6 +108,9 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.INFO)
   spec = _METHOD.spec()
+  if spec.topological:
+    raise app.UsageError('--topological: the discovery tables search chain '
+                         'tasks, whose one valid order is the friendly one')
   if _TABLE.value == 'chains':
     rows = discovery.chain_rows(['relu', 'square19'], _NUM_CHAINS.value,
                                 _CHAIN_LENGTH.value)

@@ -165,8 +165,10 @@ def check_flags(spec: methods.MethodSpec) -> None:
   """Refuses method flags the chosen table does not read."""
   if _TABLE.value == '1':
     unread = [f.name for f in dataclasses.fields(spec)]
-  elif _TABLE.value in ('2', 'delay'):
+  elif _TABLE.value == 'delay':
     unread = []
+  elif _TABLE.value == '2':  # chain tasks: the one valid order is friendly
+    unread = ['topological']
   else:
     unread = list(_SEARCH_ONLY) + (['estimator'] if _TABLE.value ==
                                    'estimators' else [])

@@ -84,6 +84,9 @@ def test_discovery_binary_evaluates_found_orders_once(tmp_path):
   alone = run_binary_process('discovery.py', *args[:-4],
                              '--eval_overrides=width=16', f'--output_dir={out}')
   assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr
+  topological = run_binary_process('discovery.py', *args, '--topological')
+  assert topological.returncode != 0
+  assert 'whose one valid order is the friendly one' in topological.stderr
   typo = run_binary_process('discovery.py', *args[:-3], '--eval_overrides=widht=16',
                             f'--output_dir={out}')
   assert typo.returncode != 0 and "override(s) ['widht']" in typo.stderr

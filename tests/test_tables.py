@@ -112,6 +112,9 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
                       '--steps=6')
   assert proc.returncode != 0
   assert 'holds cells made with other settings' in proc.stderr
+  # Chain tasks have one topological sort, the friendly order: refused.
+  proc = attempt(*common_args, '--seeds=1', '--topological')
+  assert proc.returncode != 0 and 'reads no --topological' in proc.stderr
   # Nothing finished: --report_only says so.
   proc = attempt(*common_args, '--seeds=1',
                       '--report_only', f'--output_dir={out}/empty')
