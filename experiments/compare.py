@@ -18,6 +18,7 @@ Example (the table in results/search_L8/search_relu_L8.md):
       --output=results/search_L8/search_relu_L8
 """
 
+from collections.abc import Sequence
 import dataclasses
 import os
 import sys
@@ -58,7 +59,8 @@ _OUTPUT = flags.DEFINE_string('output', None,
 
 
 def build_methods(names: list[str], spec: methods.MethodSpec, length: int,
-                  depends_on: Any = None) -> dict[str, methods.Method]:
+                  depends_on: Sequence[Sequence[int]] | None = None
+                  ) -> dict[str, methods.Method]:
   """name -> Method, the non-baselines first (they set the baselines'
   budget). Each takes the strategy settings of the spec that apply to it
   (e.g. --budget the baselines, --insertion_rounds the hierarchical ones);

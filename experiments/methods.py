@@ -30,6 +30,7 @@ plain functions of a ``MethodSpec``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import dataclasses
 from typing import Any
 
@@ -331,7 +332,7 @@ def _adjust_polish(polish: tuple[Any, Any] | None, spec: MethodSpec
 
 
 def build_method(length: int, spec: MethodSpec = MethodSpec(),
-                 depends_on: Any = None) -> Method:
+                 depends_on: Sequence[Sequence[int]] | None = None) -> Method:
   """The method a spec describes at length L (see the module docstring),
   for a task whose dependency graph is ``depends_on`` (None: states none).
 
@@ -480,7 +481,8 @@ def define_flags(*, steps: str = 'steps', strategy: bool = True,
 
 
 def method_from_flags(holder: MethodFlags, length: int,
-                      depends_on: Any = None) -> Method:
+                      depends_on: Sequence[Sequence[int]] | None = None
+                      ) -> Method:
   """The method the parsed flags describe at length L, for a task with
   the dependency graph ``depends_on`` (None: states none).
 
