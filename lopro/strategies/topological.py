@@ -1,9 +1,9 @@
 """A combinator: any strategy, searching the valid orders of a graph only.
 
-  task = lopro.get_task('delay', ...)
-  method = lopro.default_method(task.length)
-  lopro.search_order(task, estimator=method.estimator,
-                     strategy=Topological(method.strategy, task.depends_on))
+  task = lopro.get_task('delay', 12)
+  strategy, estimator = lopro.default_method(task.length)
+  lopro.search_order(task, estimator=estimator,
+                     strategy=Topological(strategy, task.depends_on))
 
 is "the default search, over the topological sorts of the task's dependency
 graph": for a system whose dependencies are known, the question is which
