@@ -123,3 +123,45 @@ def test_delay_row_resumes_from_its_finished_stages(tmp_path, monkeypatch):
     assert list(json.load(f)['cells']) == ['m2_lagged seed=0']
   with pytest.raises(common.TableError, match='eval_chunk'):
     delay.build(config, [0], ['m2_lagged'], eval_chunk=0)
+
+
+def test_topological_table_reuses_the_plain_tables_evaluations(
+    tmp_path, monkeypatch):
+  config = CONFIG
+  kwargs = dict(num_random=1, profiler=TINY_INDEPENDENT,
+                output_dir=str(tmp_path), eval_chunk=2)
+  (plain,) = delay.build(config, [0], ['m2_lagged'], spec=SPEC,
+                         **kwargs).rows
+  evaluate, profile = lopro.evaluate_orders, lopro.profile_orders
+  evaluated = []
+
+  def counted(perms, *args, **kw):
+    evaluated.extend(orders.order_to_string(p) for p in perms)
+    return evaluate(perms, *args, **kw)
+
+  monkeypatch.setattr(lopro, 'evaluate_orders', counted)
+  monkeypatch.setattr(lopro, 'profile_orders', None)  # calling it fails
+  spec = dataclasses.replace(SPEC, topological=True)
+  table = delay.build(config, [0], ['m2_lagged'], spec=spec, **kwargs)
+  assert table.name == 'delay_systems_topological'
+  (row,) = table.rows
+  task = delay.system_task('m2_lagged')
+  assert row['searched']['is_topological']
+  assert 'topological' in row['searched']['method']
+  known = {o['order'] for o in plain['orders']} | {plain['searched']['order']}
+  # Only the searched order is trained, and only if the plain row had not.
+  assert evaluated == ([] if row['searched']['order'] in known
+                       else [row['searched']['order']])
+  assert row['orders'] == plain['orders']
+  assert orders.is_topological(
+      orders.order_from_string(row['searched']['order']), task)
+  assert sorted(p.name for p in tmp_path.iterdir()) == [
+      'delay_systems.cells.json', 'delay_systems_topological.cells.json']
+  # Resumed by the same call (the store keys its method by system name).
+  monkeypatch.setattr(lopro, 'search_order', None)
+  again = delay.build(config, [0], ['m2_lagged'], spec=spec, **kwargs)
+  assert again.rows == [json.loads(json.dumps(row))]
+  # Evaluations made with other settings are not reused.
+  assert delay.shared_evaluations(
+      str(tmp_path / 'delay_systems.cells.json'), {'eval': 'other'}) == {}
+  assert delay.shared_evaluations(str(tmp_path / 'none.cells.json'), {}) == {}

@@ -265,13 +265,14 @@ def method_at(fingerprint: dict[str, Any], length: int) -> Any:
 
 def compatible(saved: dict[str, Any], own: dict[str, Any]) -> bool:
   """Whether two table-2 fingerprints evaluate alike and search alike at
-  every length both name (a lopro 0.1 fingerprint names all lengths)."""
+  every length (or delay system) both name (a lopro 0.1 fingerprint names
+  all lengths)."""
   saved = _current(saved)
   if saved is None or saved['eval_config'] != own['eval_config']:
     return False
   for key in set(saved['methods']) | set(own['methods']):
-    if key == '*':
-      pair = saved['methods'].get('*'), own['methods'].get('*')
+    if not key.isdigit():  # '*', or a delay system's name
+      pair = saved['methods'].get(key), own['methods'].get(key)
     else:
       pair = method_at(saved, int(key)), method_at(own, int(key))
     if None not in pair and pair[0] != pair[1]:

@@ -21,6 +21,8 @@ Systems (``SYSTEMS``; slot ``k n + t`` is ``s^k_t``):
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import time
 from typing import Any, Callable
@@ -69,15 +71,25 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
                num_random: int, profiler: Any, spec: methods.MethodSpec,
                stages: dict[str, Any] | None = None,
                keep: Callable[[dict[str, Any]], None] | None = None,
-               eval_chunk: int = 4) -> dict[str, Any]:
+               eval_chunk: int = 4,
+               shared: dict[str, Any] | None = None) -> dict[str, Any]:
   """One system's row: successes, profile scores and the searched order.
 
   The row is built in stages, each kept in ``stages`` as it finishes (the
   search; the evaluations, ``eval_chunk`` orders a time; the profile) and
   handed to ``keep``, so an interrupted row resumes where it stopped: at
   L = 12 on 2 CPU cores a row costs hours, more than one sitting.
+  ``shared`` holds evaluations (``success``: order -> rate) and the
+  profile (``profile_scores``, of ``candidates``' orders) that another
+  table made with the same evaluation settings; they are used, not redone.
   """
   stages = {} if stages is None else stages
+  if shared:
+    stages.setdefault('success', {})
+    for order, rate in shared.get('success', {}).items():
+      stages['success'].setdefault(order, rate)
+    if 'profile_scores' in shared:
+      stages.setdefault('profile_scores', shared['profile_scores'])
   keep = keep or (lambda _: None)
   task = system_task(name)
   perms, names = candidates(task, num_random, seed)
@@ -140,6 +152,40 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
       claim_holds=bool(success[searched] >= best_hand) if tested else None)
 
 
+def _table_name(spec: methods.MethodSpec) -> str:
+  return 'delay_systems' + ('_topological' if spec.topological else '')
+
+
+def shared_evaluations(path: str, eval_config: dict[str, Any]
+                       ) -> dict[str, dict[str, Any]]:
+  """Row key -> the evaluations and profile kept in the cell file ``path``
+  (finished rows and the stages of unfinished ones), if it was made with
+  the evaluation settings ``eval_config`` (a store's fingerprint part);
+  {} if not, or if there is no such file.
+
+  The delay table and its --topological twin evaluate the same candidates
+  with the same model and differ only in the search, so each reuses what
+  the other has trained (the file is read, never written).
+  """
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    saved = json.load(f)
+  if saved['fingerprint'].get('eval_config') != eval_config:
+    return {}
+  found = {}
+  for key, cell in saved['cells'].items():
+    if key.endswith(common.UNFINISHED):
+      found[key[:-len(common.UNFINISHED)]] = {
+          k: cell[k] for k in ('success', 'profile_scores') if k in cell}
+    else:
+      success = {o['order']: o['success'] for o in cell['orders']}
+      success[cell['searched']['order']] = cell['searched']['success']
+      found[key] = dict(success=success, profile_scores=[
+          o['profile_score'] for o in cell['orders']])
+  return found
+
+
 def _claim_text(row: dict[str, Any]) -> str:
   s = row['searched']
   text = (f'The searched order is {"" if s["is_topological"] else "not "}a '
@@ -172,8 +218,10 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
       (default one model per order, ``lopro.Independent()``).
     spec: the search method (``methods.build_method`` at each L).
     output_dir: where finished rows, and the finished stages of an
-      unfinished one, are kept (``delay_systems.cells.json``, resumed by the
-      same call); None keeps none.
+      unfinished one, are kept (``delay_systems.cells.json``, or
+      ``delay_systems_topological.cells.json`` for a search kept to valid
+      orders; resumed by the same call); None keeps none. Each of the two
+      reuses the other's evaluations and profiles there.
     eval_chunk: orders evaluated in one run (and kept) at a time.
 
   Raises:
@@ -193,11 +241,17 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
     built = {(name if spec.topological else str(task.length)):
              methods.build_method(task.length, spec, task.depends_on)
              for name, task in ((n, system_task(n)) for n in systems)}
-    store = common.CellStore(os.path.join(output_dir, 'delay_systems'), dict(
-        eval_config=dict(eval=common.eval_fingerprint(config),
-                         profiler=describe(profiler), num_random=num_random),
-        methods={key: common.method_fingerprint(m.strategy, m.estimator)
-                 for key, m in built.items()}))
+    store = common.CellStore(os.path.join(output_dir, _table_name(spec)),
+                             dict(eval_config=dict(
+                                 eval=common.eval_fingerprint(config),
+                                 profiler=describe(profiler),
+                                 num_random=num_random),
+                                  methods={
+                                      key: common.method_fingerprint(
+                                          m.strategy, m.estimator)
+                                      for key, m in built.items()}))
+    twin = _table_name(dataclasses.replace(
+        spec, topological=None if spec.topological else True))
   rows = []
   for name in systems:
     for seed in seeds:
@@ -207,9 +261,12 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
         partial = key + common.UNFINISHED
         keep = (lambda stages, at=partial: store.put(at, stages)
                 ) if store else None
+        shared = shared_evaluations(
+            os.path.join(output_dir, twin + '.cells.json'),
+            store.fingerprint['eval_config']).get(key) if store else None
         row = run_system(name, config, seed, num_random, profiler, spec,
                          stages=store.get(partial) if store else None,
-                         keep=keep, eval_chunk=eval_chunk)
+                         keep=keep, eval_chunk=eval_chunk, shared=shared)
         if store:
           store.put(key, row)
           store.drop(partial)
@@ -253,5 +310,5 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
     ax.set_title(f'{r["system"]}, seed {r["seed"]}')
     ax.legend(fontsize=7)
   fig.tight_layout()
-  return common.Table(name='delay_systems', rows=rows, lines=lines,
+  return common.Table(name=_table_name(spec), rows=rows, lines=lines,
                       figure=fig)
