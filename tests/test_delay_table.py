@@ -132,7 +132,7 @@ def test_topological_table_reuses_the_plain_tables_evaluations(
                 output_dir=str(tmp_path), eval_chunk=2)
   (plain,) = delay.build(config, [0], ['m2_lagged'], spec=SPEC,
                          **kwargs).rows
-  evaluate, profile = lopro.evaluate_orders, lopro.profile_orders
+  evaluate = lopro.evaluate_orders
   evaluated = []
 
   def counted(perms, *args, **kw):
