@@ -114,9 +114,10 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
   for start in range(0, len(todo), eval_chunk):
     chunk = todo[start:start + eval_chunk]
     # evaluate_orders is silent: say what the next minutes are spent on.
+    # (success may also hold the twin table's other searched order.)
+    done = sum(s in success for s in strings_all)
     logging.info('delay %s seed %d: evaluating orders %d-%d of %d', name,
-                 seed, len(success) + 1, len(success) + len(chunk),
-                 len(strings_all))
+                 seed, done + 1, done + len(chunk), len(strings_all))
     evals = lopro.evaluate_orders(
         np.stack([orders.order_from_string(s) for s in chunk]), task,
         config=config, seed=seed)
