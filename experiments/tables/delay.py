@@ -21,7 +21,6 @@ Systems (``SYSTEMS``; slot ``k n + t`` is ``s^k_t``):
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -242,17 +241,17 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
     built = {(name if spec.topological else str(task.length)):
              methods.build_method(task.length, spec, task.depends_on)
              for name, task in ((n, system_task(n)) for n in systems)}
+    fingerprint = dict(
+        eval_config=dict(eval=common.eval_fingerprint(config),
+                         profiler=describe(profiler), num_random=num_random),
+        methods={key: common.method_fingerprint(m.strategy, m.estimator)
+                 for key, m in built.items()})
     store = common.CellStore(os.path.join(output_dir, _table_name(spec)),
-                             dict(eval_config=dict(
-                                 eval=common.eval_fingerprint(config),
-                                 profiler=describe(profiler),
-                                 num_random=num_random),
-                                  methods={
-                                      key: common.method_fingerprint(
-                                          m.strategy, m.estimator)
-                                      for key, m in built.items()}))
-    twin = _table_name(dataclasses.replace(
-        spec, topological=None if spec.topological else True))
+                             fingerprint)
+    # Read per row: the twin may have gained evaluations since.
+    twin = os.path.join(output_dir, ('delay_systems' if spec.topological
+                                     else 'delay_systems_topological')
+                        + '.cells.json')
   rows = []
   for name in systems:
     for seed in seeds:
@@ -263,8 +262,7 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
         keep = (lambda stages, at=partial: store.put(at, stages)
                 ) if store else None
         shared = shared_evaluations(
-            os.path.join(output_dir, twin + '.cells.json'),
-            store.fingerprint['eval_config']).get(key) if store else None
+            twin, store.fingerprint['eval_config']).get(key) if store else None
         row = run_system(name, config, seed, num_random, profiler, spec,
                          stages=store.get(partial) if store else None,
                          keep=keep, eval_chunk=eval_chunk, shared=shared)
