@@ -109,7 +109,7 @@ def load_history(path: str) -> list[dict[str, Any]]:
   return runs
 
 
-def _figure(**kwargs):
+def new_figure(**kwargs):
   """A matplotlib Figure outside pyplot: no backend is switched or needed,
   so plotting from the library leaves a notebook's inline plots alone."""
   from matplotlib import figure  # pylint: disable=g-import-not-at-top
@@ -137,7 +137,7 @@ def plot_profile(losses: np.ndarray, scores: np.ndarray,
     path: PNG file to write.
     title: figure title.
   """
-  fig = _figure(figsize=(11, 4))
+  fig = new_figure(figsize=(11, 4))
   ax_curve, ax_rank = fig.subplots(1, 2)
   steps = np.arange(1, losses.shape[1] + 1)
   for row in range(losses.shape[0]):
@@ -173,7 +173,7 @@ def plot_search(stage_names: list[str], best_scores: list[float],
     path: PNG file to write.
     title: figure title.
   """
-  fig = _figure(figsize=(12, 4.2))
+  fig = new_figure(figsize=(12, 4.2))
   ax_run, ax_order = fig.subplots(1, 2)
   runs = np.arange(len(best_scores))
   ax_run.plot(runs, best_scores, 'o-')

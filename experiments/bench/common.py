@@ -98,12 +98,6 @@ def png_bytes(fig) -> bytes:
   return buffer.getvalue()
 
 
-def new_figure(**kwargs):
-  """A matplotlib Figure outside pyplot (no backend is switched)."""
-  from matplotlib import figure  # pylint: disable=g-import-not-at-top
-  return figure.Figure(**kwargs)
-
-
 def write_outputs(result: dict[str, Any], output: str,
                   markdown: Callable[[dict[str, Any]], str],
                   png: Callable[[dict[str, Any]], bytes]) -> dict[str, str]:

@@ -29,6 +29,7 @@ import numpy as np
 import lopro
 from experiments.bench import common
 from lopro import orders as orders_lib
+from lopro import results as results_lib
 from lopro import sharding
 from lopro.estimators import independent
 from lopro.estimators.base import describe
@@ -214,7 +215,7 @@ def plot_png(result: dict[str, Any]) -> bytes:
   rates = [row['order_steps_per_s'] for row in result['rows']]
   ideal = [row['ideal_order_steps_per_s'] for row in result['rows']]
   device = result['device']
-  fig = common.new_figure(figsize=(5.5, 4))
+  fig = results_lib.new_figure(figsize=(5.5, 4))
   ax = fig.subplots()
   ax.plot(devices, ideal, linestyle='--', color='gray',
           label='ideal (linear from 1 device)')

@@ -35,6 +35,7 @@ import lopro
 from experiments import methods
 from experiments.bench import common
 from lopro import orders as orders_lib
+from lopro import results as results_lib
 from lopro.estimators import universal
 from lopro.estimators.base import describe
 
@@ -214,7 +215,7 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 def plot_png(result: dict[str, Any]) -> bytes:
   """PNG bytes of orders/s against L, one line per estimator."""
-  fig = common.new_figure(figsize=(5.5, 4))
+  fig = results_lib.new_figure(figsize=(5.5, 4))
   ax = fig.subplots()
   for name in result['estimators']:
     mine = [r for r in result['rows'] if r['estimator'] == name]

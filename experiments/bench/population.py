@@ -36,6 +36,7 @@ import numpy as np
 import lopro
 from experiments.bench import common
 from lopro import orders as orders_lib
+from lopro import results as results_lib
 from lopro.estimators.base import describe
 
 CPU_NUM_ORDERS = (1, 8, 64, 256)
@@ -231,7 +232,7 @@ def markdown_table(result: dict[str, Any]) -> str:
 def plot_png(result: dict[str, Any]) -> bytes:
   """PNG bytes of order-steps/s against O (log-log) for both methods."""
   num_orders = [row['num_orders'] for row in result['rows']]
-  fig = common.new_figure(figsize=(5.5, 4))
+  fig = results_lib.new_figure(figsize=(5.5, 4))
   ax = fig.subplots()
   for method, marker in (('vmapped', 'o'), ('sequential', 's')):
     rates = [row[method]['order_steps_per_s'] for row in result['rows']]

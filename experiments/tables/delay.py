@@ -28,14 +28,13 @@ from typing import Any, Callable
 
 from absl import logging
 import jax
-from matplotlib import figure
 import numpy as np
-from scipy import stats
 
 import lopro
 from experiments import methods
 from experiments.tables import common
 from lopro import orders
+from lopro import results
 from lopro.estimators.base import describe
 from lopro.tasks import delay as delay_tasks
 
@@ -129,6 +128,8 @@ def run_system(name: str, config: lopro.EvalConfig, seed: int,
   scores = np.array(stages['profile_scores'])
   rate = np.array([success[s] for s in strings])
   if np.ptp(rate) > 0 and np.ptp(scores) > 0:
+    # Imported here: scipy.stats takes about a second to import.
+    from scipy import stats  # pylint: disable=g-import-not-at-top
     spearman = stats.spearmanr(scores, rate)
     rho, p_value = float(spearman.statistic), float(spearman.pvalue)
   else:  # undefined: every order succeeds (or scores) alike
@@ -292,7 +293,7 @@ def build(config: lopro.EvalConfig, seeds: list[int], systems: list[str],
               f'Searched with {s["method"]}. Profile score vs success, '
               'hand-designed and random orders: Spearman '
               f'{_spearman_text(r)}. {_claim_text(r)}', '']
-  fig = figure.Figure(figsize=(4.5 * len(rows), 3.8))
+  fig = results.new_figure(figsize=(4.5 * len(rows), 3.8))
   axes = fig.subplots(1, len(rows), squeeze=False)
   for ax, r in zip(axes[0], rows):
     score = [o['profile_score'] for o in r['orders']]

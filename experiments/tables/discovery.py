@@ -30,7 +30,6 @@ import time
 from typing import Any
 
 from absl import logging
-from matplotlib import figure
 import numpy as np
 from tqdm import auto as tqdm_auto
 
@@ -38,6 +37,7 @@ import lopro
 from experiments import methods
 from experiments.tables import common
 from lopro import orders
+from lopro import results
 
 DISCOVERY_ROWS = {
     'relu': ('relu', {}), 'square19': ('square19', {}),
@@ -289,7 +289,7 @@ def _success_lines(done: list[dict[str, Any]]) -> list[str]:
 
 
 def _figure(done: list[dict[str, Any]]):
-  fig = figure.Figure(figsize=(6, 4))
+  fig = results.new_figure(figsize=(6, 4))
   ax = fig.subplots()
   colours = dict(exact='C2', equivalent='C0', miss='C3')
   for match in MATCHES:

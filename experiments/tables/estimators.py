@@ -14,14 +14,13 @@ from typing import Any
 
 from absl import logging
 import jax
-from matplotlib import figure
 import numpy as np
-from scipy import stats
 
 import lopro
 from experiments import methods
 from experiments.tables import common
 from lopro import orders
+from lopro import results
 from lopro.estimators.base import describe
 
 # name -> the estimator with its defaults.
@@ -120,6 +119,8 @@ def build(seeds: list[int], length: int, estimators: dict[str, Any],
                      cells[est]['friendly_rank'], cells[est]['order_steps'],
                      seconds)
       names = list(cells)
+      # Imported here: scipy.stats takes about a second to import.
+      from scipy import stats  # pylint: disable=g-import-not-at-top
       agreement = {f'{a}~{b}': float(stats.spearmanr(ranks[a], ranks[b]
                                                      ).statistic)
                    for i, a in enumerate(names) for b in names[i + 1:]}
@@ -182,10 +183,10 @@ def markdown(rows: list[dict[str, Any]], num_random: int) -> list[str]:
   return lines
 
 
-def plot(rows: list[dict[str, Any]], length: int) -> figure.Figure:
+def plot(rows: list[dict[str, Any]], length: int) -> Any:
   """Friendly ranks per row, and seconds against order-steps."""
   names = list(rows[0]['estimators'])
-  fig = figure.Figure(figsize=(11, 4))
+  fig = results.new_figure(figsize=(11, 4))
   ax, bx = fig.subplots(1, 2)
   width = 0.8 / len(names)
   labels = [f'{r["row"]} s{r["seed"]}' for r in rows]

@@ -14,14 +14,13 @@ from typing import Any
 
 from absl import logging
 import jax
-from matplotlib import figure
 import numpy as np
-from scipy import stats
 
 import lopro
 from experiments.tables import common
 from experiments.tables import estimators
 from lopro import orders
+from lopro import results
 
 
 def build(config: lopro.EvalConfig, seed: int, length: int, preset: str,
@@ -76,6 +75,8 @@ def build(config: lopro.EvalConfig, seed: int, length: int, preset: str,
                                     seed=seed)
       score = prof.scores[top]
       success = np.array([e.success_rate for e in evals])
+      # Imported here: scipy.stats takes about a second to import.
+      from scipy import stats  # pylint: disable=g-import-not-at-top
       spearman = stats.spearmanr(score, success)
       kendall = stats.kendalltau(score, success)
       result.update(
@@ -97,7 +98,7 @@ def build(config: lopro.EvalConfig, seed: int, length: int, preset: str,
                  f'| {_stat(r, "kendall")} |')
   lines.append('\nA negative correlation is the good sign: lower profile '
                'score (friendlier), higher success.')
-  fig = figure.Figure(figsize=(4.5 * len(rows), 3.8))
+  fig = results.new_figure(figsize=(4.5 * len(rows), 3.8))
   axes = fig.subplots(1, len(rows), squeeze=False)
   for ax, r in zip(axes[0], rows):
     if r['num_evaluated']:

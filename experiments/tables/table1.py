@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from absl import logging
-from matplotlib import figure
 import numpy as np
 
 import lopro
+from lopro import results
 from experiments.tables import common
 
 
@@ -58,7 +58,7 @@ def build(config: lopro.EvalConfig, seeds: list[int], length: int,
                  f'{common.fmt(r["success"]["reverse"])} | '
                  f'{common.fmt(r["success"].get("friendly"))} | '
                  f'{r["friendly_is"]} |')
-  fig = figure.Figure(figsize=(1 + 0.8 * len(rows), 3.5))
+  fig = results.new_figure(figsize=(1 + 0.8 * len(rows), 3.5))
   ax = fig.subplots()
   width = 0.27
   for i, name in enumerate(('forward', 'reverse', 'friendly')):

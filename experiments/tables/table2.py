@@ -20,13 +20,13 @@ import time
 from typing import Any
 
 from absl import logging
-from matplotlib import figure
 import numpy as np
 
 import lopro
 from experiments import methods
 from experiments.tables import common
 from lopro import orders
+from lopro import results
 
 
 def table_name(preset: str, spec: methods.MethodSpec) -> str:
@@ -236,9 +236,9 @@ def markdown(rows: list[dict[str, Any]], pending: list[str]) -> list[str]:
   return lines
 
 
-def plot(rows: list[dict[str, Any]]) -> figure.Figure:
+def plot(rows: list[dict[str, Any]]) -> Any:
   """Discovered against friendly success, one point per cell."""
-  fig = figure.Figure(figsize=(5, 4))
+  fig = results.new_figure(figsize=(5, 4))
   ax = fig.subplots()
   for task_row in dict.fromkeys(r['row'] for r in rows):
     mine = [r for r in rows if r['row'] == task_row]
