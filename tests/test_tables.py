@@ -4,32 +4,59 @@ estimators table (discovery.py: test_discovery_binary.py)."""
 import json
 import os
 
+import numpy as np
+import pytest
+
+from experiments.tables import common
+from experiments.tables import table1
 from conftest import run_binary
 from conftest import run_binary_process
 
 
 def test_reproduce_binary_table1_smoke(tmp_path):
   out = str(tmp_path)
+  # L=3 has 6 orders: forward, reverse and the other 4 as the random ones.
   run_binary('reproduce.py', '--table=1', '--tasks=relu', '--length=3',
              '--steps=5', '--seeds=1', f'--output_dir={out}',
+             '--random_orders=4',
              '--eval_overrides=width=16,num_heldout=64,decode_batch=32')
-  record = json.load(open(os.path.join(out, 'table1_cpu_L3_relu.json')))
+  name = 'table1_cpu_L3_random4_relu'
+  record = json.load(open(os.path.join(out, f'{name}.json')))
   (row,) = record['rows']
   assert row['row'] == 'relu' and row['friendly_is'] == 'forward'
-  assert set(row['success']) == {'forward', 'reverse'}
-  assert 0.0 <= row['success']['forward']['mean'] <= 1.0
+  cells = row['success']
+  assert set(cells) == {'forward', 'reverse', 'best random'} | {
+      f'random {i}' for i in range(4)}
+  assert 0.0 <= cells['forward']['mean'] <= 1.0
+  best = cells['best random']
+  drawn = [cells[f'random {i}']['mean'] for i in range(4)]
+  assert best['mean'] == max(drawn) == cells[best['name']]['mean']
+  assert best['median'] == float(np.median(drawn))
+  assert best['order'] not in ('0 1 2', '2 1 0')
   assert record['config']['train']['steps'] == 5
   assert record['config']['train']['width'] == 16
   assert record['config']['num_heldout'] == 64
-  text = open(os.path.join(out, 'table1_cpu_L3_relu.md')).read()
-  assert '| relu |' in text
+  text = open(os.path.join(out, f'{name}.md')).read()
+  assert '| relu |' in text and f'(`{best["order"]}`)' in text
   assert '5 steps, width=16, num_heldout=64, decode_batch=32)' in text
   assert 'Command: `python experiments/reproduce.py' in text
-  assert os.path.getsize(os.path.join(out, 'table1_cpu_L3_relu.png')) > 1000
+  assert os.path.getsize(os.path.join(out, f'{name}.png')) > 1000
   # Table 1 runs no profile: method flags are refused, not ignored.
   proc = run_binary_process('reproduce.py', '--table=1', '--estimator=mixture',
                             f'--output_dir={out}')
   assert proc.returncode != 0 and 'reads no --estimator' in proc.stderr
+
+
+def test_table1_random_orders_are_distinct_and_new():
+  refs = np.stack([np.arange(4), np.arange(4)[::-1]])
+  perms = table1.random_perms(4, 22, refs)  # all 24 orders but the two
+  assert len({tuple(p) for p in perms}) == 22
+  assert not {tuple(p) for p in perms} & {tuple(p) for p in refs}
+  np.testing.assert_array_equal(perms, table1.random_perms(4, 22, refs))
+  with pytest.raises(common.TableError, match='too few orders'):
+    table1.random_perms(3, 5, np.stack([np.arange(3), np.arange(3)[::-1]]))
+  with pytest.raises(common.TableError, match='num_random'):
+    table1.build(None, [0], 3, 'cpu', num_random=-1)
 
 
 def test_reproduce_binary_estimators_smoke(tmp_path):
@@ -112,9 +139,12 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
                       '--steps=6')
   assert proc.returncode != 0
   assert 'holds cells made with other settings' in proc.stderr
-  # Chain tasks have one topological sort, the friendly order: refused.
-  proc = attempt(*common_args, '--seeds=1', '--topological')
-  assert proc.returncode != 0 and 'reads no --topological' in proc.stderr
+  # Chain tasks have one topological sort, the friendly order: refused;
+  # and --random_orders is table 1's.
+  proc = attempt(*common_args, '--seeds=1', '--topological',
+                 '--random_orders=2')
+  assert proc.returncode != 0
+  assert 'reads no --topological, --random_orders' in proc.stderr
   # Nothing finished: --report_only says so.
   proc = attempt(*common_args, '--seeds=1',
                       '--report_only', f'--output_dir={out}/empty')
