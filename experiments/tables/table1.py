@@ -42,8 +42,11 @@ def random_perms(length: int, num_random: int,
   seen = {tuple(p) for p in np.asarray(exclude).tolist()}
   kept = []
   for perm in pool:
-    if tuple(perm.tolist()) not in seen and len(kept) < num_random:
-      seen.add(tuple(perm.tolist()))
+    if len(kept) == num_random:
+      break
+    row = tuple(perm.tolist())
+    if row not in seen:
+      seen.add(row)
       kept.append(perm)
   if len(kept) < num_random:
     raise common.TableError(f'L={length} has too few orders for '
