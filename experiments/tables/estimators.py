@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from absl import logging
 import jax
@@ -22,6 +22,9 @@ from experiments.tables import common
 from lopro import orders
 from lopro import results
 from lopro.estimators.base import describe
+
+if TYPE_CHECKING:  # imported when drawing (lopro.results.new_figure)
+  from matplotlib import figure
 
 # name -> the estimator with its defaults.
 ESTIMATORS = {
@@ -183,7 +186,7 @@ def markdown(rows: list[dict[str, Any]], num_random: int) -> list[str]:
   return lines
 
 
-def plot(rows: list[dict[str, Any]], length: int) -> Any:
+def plot(rows: list[dict[str, Any]], length: int) -> figure.Figure:
   """Friendly ranks per row, and seconds against order-steps."""
   names = list(rows[0]['estimators'])
   fig = results.new_figure(figsize=(11, 4))

@@ -17,7 +17,7 @@ seed) that one of them holds with the same evaluation settings.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from absl import logging
 import numpy as np
@@ -27,6 +27,9 @@ from experiments import methods
 from experiments.tables import common
 from lopro import orders
 from lopro import results
+
+if TYPE_CHECKING:  # imported when drawing (lopro.results.new_figure)
+  from matplotlib import figure
 
 
 def table_name(preset: str, spec: methods.MethodSpec) -> str:
@@ -236,7 +239,7 @@ def markdown(rows: list[dict[str, Any]], pending: list[str]) -> list[str]:
   return lines
 
 
-def plot(rows: list[dict[str, Any]]) -> Any:
+def plot(rows: list[dict[str, Any]]) -> figure.Figure:
   """Discovered against friendly success, one point per cell."""
   fig = results.new_figure(figsize=(5, 4))
   ax = fig.subplots()
