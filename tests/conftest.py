@@ -5,6 +5,7 @@ tiny; test files import these names (``from conftest import TINY_TRAIN``)
 so that equal configs share compiled programs within a worker.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -212,3 +213,25 @@ def run_binary(script, *args):
   proc = run_binary_process(script, *args)
   assert proc.returncode == 0, proc.stderr[-3000:]
   return proc
+
+
+def run_binary_steps(script, *steps):
+  """Runs main() of ``experiments/<script>`` once per argument list in
+  ``steps``, in order, in one process (tests/binary_worker.py), so that JAX
+  starts once. Returns one dict per step: ``args``, ``error`` (the message of
+  the usage or flag error it raised; None when it succeeded) and ``output``
+  (what it printed and logged). Tests still run each binary once as a real
+  command (``run_binary``); this is for its reruns, reports and refusals."""
+  with tempfile.TemporaryDirectory(prefix='lopro-binary-steps-') as tmp:
+    steps_path = os.path.join(tmp, 'steps.json')
+    out_path = os.path.join(tmp, 'out.json')
+    with open(steps_path, 'w') as f:
+      json.dump([list(step) for step in steps], f)
+    env = dict(os.environ, JAX_DISABLE_MOST_OPTIMIZATIONS='1')
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tests', 'binary_worker.py'),
+         os.path.join(ROOT, 'experiments', script), steps_path, out_path],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out_path) as f:
+      return json.load(f)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from conftest import run_binary
-from conftest import run_binary_process
+from conftest import run_binary_steps
 import lopro
 from lopro import orders
 
@@ -30,16 +30,14 @@ def test_discovery_binary_reports_matches_and_resumes(tmp_path):
         orders.order_from_string(cell['order']))
     assert cell['num_profiled'] == 24  # all 4! orders
   assert 'Found (exact + equivalent)' in first.stdout
-  # The same command reads both cells back and runs nothing.
-  again = run_binary('discovery.py', *args)
-  assert 'discovery cell' not in again.stderr
+  # The same command reads both cells back and runs nothing; other settings
+  # are refused in one line, before any search runs.
+  again, other = run_binary_steps('discovery.py', args, (*args, '--steps=9'))
+  assert again['error'] is None
+  assert 'discovery cell' not in again['output']
   assert json.load(open(os.path.join(
       out, 'chains_L4_exhaustive_independent.json')))['rows'] == data['rows']
-  # Other settings are refused in one line, before any search runs.
-  other = run_binary_process('discovery.py', *args, '--steps=9')
-  assert other.returncode != 0
-  assert 'holds cells made with other settings' in other.stderr
-  assert 'Traceback' not in other.stderr
+  assert 'holds cells made with other settings' in other['error']
 
 
 def test_discovery_binary_evaluates_found_orders_once(tmp_path):
@@ -70,23 +68,19 @@ def test_discovery_binary_evaluates_found_orders_once(tmp_path):
   assert 'Exact-match success of the discovered order' in open(
       path + '.md').read()
   # Rerun: the search and the evaluations are read back, nothing trains.
-  again = run_binary('discovery.py', *args)
-  assert 'evaluating' not in again.stderr
-  assert 'discovery cell' not in again.stderr
   # Other evaluation settings are refused; --eval_steps alone is an error.
-  other = run_binary_process('discovery.py', *args[:-2], '--eval_steps=6',
-                             f'--output_dir={out}')
-  assert other.returncode != 0
-  assert 'holds cells made with other settings' in other.stderr
-  alone = run_binary_process('discovery.py', *args[:-4], '--eval_steps=5',
-                             f'--output_dir={out}')
-  assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr
-  alone = run_binary_process('discovery.py', *args[:-4],
-                             '--eval_overrides=width=16', f'--output_dir={out}')
-  assert alone.returncode != 0 and 'needs --eval_preset' in alone.stderr
-  topological = run_binary_process('discovery.py', *args, '--topological')
-  assert topological.returncode != 0
-  assert 'whose one valid order is the friendly one' in topological.stderr
-  typo = run_binary_process('discovery.py', *args[:-3], '--eval_overrides=widht=16',
-                            f'--output_dir={out}')
-  assert typo.returncode != 0 and "override(s) ['widht']" in typo.stderr
+  again, other, alone, overrides_alone, topological, typo = run_binary_steps(
+      'discovery.py', args,
+      (*args[:-2], '--eval_steps=6', f'--output_dir={out}'),
+      (*args[:-4], '--eval_steps=5', f'--output_dir={out}'),
+      (*args[:-4], '--eval_overrides=width=16', f'--output_dir={out}'),
+      (*args, '--topological'),
+      (*args[:-3], '--eval_overrides=widht=16', f'--output_dir={out}'))
+  assert again['error'] is None
+  assert 'evaluating' not in again['output']
+  assert 'discovery cell' not in again['output']
+  assert 'holds cells made with other settings' in other['error']
+  assert 'needs --eval_preset' in alone['error']
+  assert 'needs --eval_preset' in overrides_alone['error']
+  assert 'whose one valid order is the friendly one' in topological['error']
+  assert "override(s) ['widht']" in typo['error']

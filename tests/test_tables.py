@@ -10,7 +10,7 @@ import pytest
 from experiments.tables import common
 from experiments.tables import table1
 from conftest import run_binary
-from conftest import run_binary_process
+from conftest import run_binary_steps
 
 
 def test_reproduce_binary_table1_smoke(tmp_path):
@@ -41,10 +41,6 @@ def test_reproduce_binary_table1_smoke(tmp_path):
   assert '5 steps, width=16, num_heldout=64, decode_batch=32)' in text
   assert 'Command: `python experiments/reproduce.py' in text
   assert os.path.getsize(os.path.join(out, f'{name}.png')) > 1000
-  # Table 1 runs no profile: method flags are refused, not ignored.
-  proc = run_binary_process('reproduce.py', '--table=1', '--estimator=mixture',
-                            f'--output_dir={out}')
-  assert proc.returncode != 0 and 'reads no --estimator' in proc.stderr
 
 
 def test_table1_random_orders_are_distinct_and_new():
@@ -88,18 +84,12 @@ def test_reproduce_binary_estimators_smoke(tmp_path):
 def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   out = str(tmp_path)
 
-  def run(*args):
-    return run_binary('reproduce.py', *args)
-
-  def attempt(*args):
-    return run_binary_process('reproduce.py', *args)
-
   common_args = ['--table=2', '--tasks=relu', '--lengths=3', '--steps=5',
                  '--eval_overrides=width=16,num_heldout=64,decode_batch=32',
                  '--estimator=universal', '--profile_steps=8',
                  '--refine_rounds=1', '--refine_steps=5',
                  f'--output_dir={out}']
-  run(*common_args, '--seeds=1')
+  run_binary('reproduce.py', *common_args, '--seeds=1')
   path = os.path.join(out, 'table2_cpu_universal_refine5_relu')
   first = json.load(open(path + '.json'))
   (row,) = first['rows']
@@ -125,57 +115,57 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
   assert '/1 cells' in text
   # A friendly order at <= 5% makes "within 5 points" vacuous: said so.
   assert ('Vacuous (1 of them' in text) == (row['friendly_success'] <= 0.05)
-  # The same command again: the finished cell is read back, not searched.
-  proc = run(*common_args, '--seeds=1')
-  assert 'table 2: cell' not in proc.stderr
-  assert json.load(open(path + '.json'))['rows'] == [row]
-  # --report_only runs nothing and lists the cells that are missing.
-  proc = run(*common_args, '--seeds=2', '--report_only')
-  assert 'table 2: cell' not in proc.stderr
-  assert json.load(open(path + '.json'))['rows'] == [row]
-  assert 'Not run yet (1 cells): relu L=3 seed=1.' in open(path + '.md').read()
-  # Cells made with other settings are never mixed in.
-  proc = attempt(*common_args, '--seeds=2',
-                      '--steps=6')
-  assert proc.returncode != 0
-  assert 'holds cells made with other settings' in proc.stderr
-  # Chain tasks have one topological sort, the friendly order: refused;
-  # and --random_orders is table 1's.
-  proc = attempt(*common_args, '--seeds=1', '--topological',
-                 '--random_orders=2')
-  assert proc.returncode != 0
-  assert 'reads no --topological, --random_orders' in proc.stderr
-  # Nothing finished: --report_only says so.
-  proc = attempt(*common_args, '--seeds=1',
-                      '--report_only', f'--output_dir={out}/empty')
-  assert proc.returncode != 0
-  assert 'no finished cells in' in proc.stderr
   # Nothing to reuse on the first run: every evaluation was trained.
   assert row['reused_evaluations'] == []
-  # A wider subset with the same settings takes the finished relu cell from
-  # the relu-only file (reported without running the square19 one).
-  proc = run(*common_args, '--seeds=1', '--tasks=relu,square19',
-             '--report_only')
-  assert 'cell relu L=3 seed=0 taken from' in proc.stderr
-  assert 'square19 L=3 seed=0:' not in proc.stderr  # not searched
-  wider = json.load(open(path + '_square19.json'))['rows']
-  assert wider == [row]
+  # The rest runs in one process: reruns, reports, refusals, another search.
+  (again, report, other_settings, unread, empty, wider, searched, wider_other,
+   noreuse, table1_unread) = run_binary_steps(
+       'reproduce.py',
+       # The same command again: the finished cell is read back, not searched.
+       [*common_args, '--seeds=1'],
+       # --report_only runs nothing and lists the cells that are missing.
+       [*common_args, '--seeds=2', '--report_only'],
+       # Cells made with other settings are never mixed in.
+       [*common_args, '--seeds=2', '--steps=6'],
+       # Chain tasks have one topological sort, the friendly order: refused;
+       # and --random_orders is table 1's.
+       [*common_args, '--seeds=1', '--topological', '--random_orders=2'],
+       # Nothing finished: --report_only says so.
+       [*common_args, '--seeds=1', '--report_only', f'--output_dir={out}/empty'],
+       # A wider subset with the same settings takes the finished relu cell
+       # from the relu-only file (reported without running the square19 one).
+       [*common_args, '--seeds=1', '--tasks=relu,square19', '--report_only'],
+       # Other search settings, same evaluation: a new cell, whose forward and
+       # reverse evaluations are read from the finished ones, not retrained.
+       [*common_args, '--seeds=1', '--refine_steps=6'],
+       [*common_args, '--seeds=1', '--tasks=relu,square19',
+        '--refine_steps=6', '--report_only'],
+       # --noreuse takes nothing from the other files: a report of a relu cell
+       # that only they hold finds no finished cell.
+       [*common_args, '--seeds=1', '--tasks=relu,square19',
+        '--refine_steps=6', '--report_only', '--noreuse'],
+       # Table 1 runs no profile: method flags are refused, not ignored.
+       ['--table=1', '--estimator=mixture', f'--output_dir={out}'])
+  assert 'table 2: cell 1/1' in searched['output']  # logs are kept
+  for step in (again, report):
+    assert step['error'] is None
+    assert 'table 2: cell' not in step['output']
+  assert json.load(open(path + '.json'))['rows'] == [row]
+  assert 'Not run yet (1 cells): relu L=3 seed=1.' in open(path + '.md').read()
+  assert 'holds cells made with other settings' in other_settings['error']
+  assert 'reads no --topological, --random_orders' in unread['error']
+  assert 'no finished cells in' in empty['error']
+  assert wider['error'] is None
+  assert 'cell relu L=3 seed=0 taken from' in wider['output']
+  assert 'square19 L=3 seed=0:' not in wider['output']  # not searched
+  assert json.load(open(path + '_square19.json'))['rows'] == [row]
   assert 'Not run yet (1 cells): square19 L=3 seed=0.' in open(
       path + '_square19.md').read()
-  # Other search settings, same evaluation: a new cell, whose forward and
-  # reverse evaluations are read from the finished ones, not retrained.
-  run(*common_args, '--seeds=1', '--refine_steps=6')
   (other,) = json.load(open(os.path.join(
       out, 'table2_cpu_universal_refine6_relu.json')))['rows']
   assert {'forward', 'reverse'} <= set(other['reused_evaluations'])
   assert other['success']['forward'] == row['success']['forward']
   assert other['success']['reverse'] == row['success']['reverse']
-  # --noreuse takes nothing from the other files: a report of a relu cell
-  # that only they hold finds no finished cell.
-  proc = run(*common_args, '--seeds=1', '--tasks=relu,square19',
-             '--refine_steps=6', '--report_only')
-  assert 'cell relu L=3 seed=0 taken from' in proc.stderr
-  proc = attempt(*common_args, '--seeds=1', '--tasks=relu,square19',
-                 '--refine_steps=6', '--report_only', '--noreuse')
-  assert proc.returncode != 0
-  assert 'no finished cells in' in proc.stderr
+  assert 'cell relu L=3 seed=0 taken from' in wider_other['output']
+  assert 'no finished cells in' in noreuse['error']
+  assert 'reads no --estimator' in table1_unread['error']
