@@ -9,9 +9,10 @@ per command:
 STEPS.json holds a list of argument lists. Each runs in order, as
 ``script ARGS...`` would, but from the same process: its flags are parsed
 afresh (every flag it does not give keeps its default) and main() is called.
-OUT.json gets one record per step: its arguments, the message of the
-``app.UsageError`` or flag error it raised (None when it succeeded) and what
-it printed and logged. Any other exception fails the whole run.
+OUT.json gets one record per step: its arguments, its error (None when it
+succeeded): the message of the exception it raised (with the type for other
+than a usage or flag error) or, when it exited non-zero, the last line it
+wrote to stderr; and what it printed and logged.
 """
 
 import contextlib
@@ -21,6 +22,7 @@ import json
 import logging as std_logging
 import os
 import sys
+import traceback
 
 from absl import app
 from absl import flags
@@ -52,15 +54,22 @@ def main():
     argv = [script, *args]
     handler = _Collect()
     absl_logger.addHandler(handler)
-    printed = io.StringIO()
+    printed, stderr = io.StringIO(), io.StringIO()
     error = None
     sys.argv = argv  # binaries write their command line from it
     try:
-      with flagsaver.flagsaver(), contextlib.redirect_stdout(printed):
+      with (flagsaver.flagsaver(), contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(stderr)):
         flags.FLAGS(argv)
         module.main(argv[:1])
     except (app.UsageError, flags.Error) as e:
       error = str(e)
+    except SystemExit as e:
+      if e.code not in (0, None):
+        error = (stderr.getvalue().strip().splitlines() or [f'exit {e.code}']
+                 )[-1]
+    except Exception as e:  # pylint: disable=broad-exception-caught
+      error = f'{type(e).__name__}: {e}\n{traceback.format_exc()}'
     finally:
       absl_logger.removeHandler(handler)
     records.append(dict(args=args, error=error,

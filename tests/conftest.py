@@ -218,8 +218,8 @@ def run_binary(script, *args):
 def run_binary_steps(script, *steps):
   """Runs main() of ``experiments/<script>`` once per argument list in
   ``steps``, in order, in one process (tests/binary_worker.py), so that JAX
-  starts once. Returns one dict per step: ``args``, ``error`` (the message of
-  the usage or flag error it raised; None when it succeeded) and ``output``
+  starts once. Returns one dict per step: ``args``, ``error`` (None when it
+  succeeded, else its message: see tests/binary_worker.py) and ``output``
   (what it printed and logged). Tests still run each binary once as a real
   command (``run_binary``); this is for its reruns, reports and refusals."""
   with tempfile.TemporaryDirectory(prefix='lopro-binary-steps-') as tmp:
