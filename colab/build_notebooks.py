@@ -424,7 +424,7 @@ SCALING = [
 
         Runtime: a TPU (8 devices) shows the device curve best; a GPU or a
         CPU has one device. On a CPU the notebook picks a tiny profile and
-        O = 8, 32, 128 (about 40 s on 2 cores); on an accelerator the
+        O = 8, 32, 128 (about 30 s on 2 cores); on an accelerator the
         default profile and O = 64 .. 4,096. To split a CPU into virtual
         devices, set `CPU_DEVICES` below and restart the runtime.
         '''),
@@ -455,7 +455,7 @@ SCALING = [
     code('''
         ON_CPU = jax.default_backend() == 'cpu'
         if ON_CPU:  # tiny, so that the notebook runs in well under a minute
-          TRAIN = lopro.TrainConfig(steps=60, width=16, num_heads=2,
+          TRAIN = lopro.TrainConfig(steps=30, width=16, num_heads=2,
                                     batch_size=16)
           SIZES = [8, 32, 128]
         else:  # the default profile: width 32, batch 32, 300 steps
