@@ -146,16 +146,17 @@ def test_reproduce_binary_table2_keeps_cells_resumes_and_reuses(tmp_path):
         '--refine_steps=6', '--report_only', '--noreuse'],
        # Table 1 runs no profile: method flags are refused, not ignored.
        ['--table=1', '--estimator=mixture', f'--output_dir={out}'])
+  # Every step that ran before succeeded as a command does.
+  for step in (again, report, wider, searched, wider_other):
+    assert step['error'] is None, step['error']
   assert 'table 2: cell 1/1' in searched['output']  # logs are kept
   for step in (again, report):
-    assert step['error'] is None
     assert 'table 2: cell' not in step['output']
   assert json.load(open(path + '.json'))['rows'] == [row]
   assert 'Not run yet (1 cells): relu L=3 seed=1.' in open(path + '.md').read()
   assert 'holds cells made with other settings' in other_settings['error']
   assert 'reads no --topological, --random_orders' in unread['error']
   assert 'no finished cells in' in empty['error']
-  assert wider['error'] is None
   assert 'cell relu L=3 seed=0 taken from' in wider['output']
   assert 'square19 L=3 seed=0:' not in wider['output']  # not searched
   assert json.load(open(path + '_square19.json'))['rows'] == [row]
