@@ -1,4 +1,4 @@
-"""Records on disk: JSON/npz written atomically, and plots.
+"""Records on disk: JSON/npz written atomically, checkpoints read back, plots.
 
 Nothing here is ever left half-written: every file is written to a temporary
 name in the same directory and moved into place with ``os.replace``.
@@ -107,6 +107,40 @@ def load_history(path: str) -> list[dict[str, Any]]:
   for run, c, v, k in zip(runs, candidates, scores, kept):
     run.update(candidates=c, scores=v, kept=k)
   return runs
+
+
+def load_checkpoint(path: str, expected: dict[str, Any]) -> dict[str, Any]:
+  """Reads a search checkpoint, refusing one written by other arguments.
+
+  Raises:
+    ValueError: the file is corrupt, or its ``fingerprint`` differs from
+      ``expected`` (the first differing key is named).
+  """
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+    if not isinstance(saved, dict) or 'fingerprint' not in saved:
+      raise ValueError('not a search checkpoint')
+  except (OSError, ValueError) as e:
+    raise ValueError(f'checkpoint {path} is corrupt ({e}); delete it to start '
+                     'afresh') from None
+  old, new = _flatten_keys(saved['fingerprint']), _flatten_keys(expected)
+  for key in sorted(set(old) | set(new), key=str):
+    a, b = old.get(key, '<missing>'), new.get(key, '<missing>')
+    if a != b:
+      raise ValueError(f'checkpoint in {os.path.dirname(path)} was written by '
+                       f'different arguments: {key} was {a!r}, now {b!r}; '
+                       'use another checkpoint_dir or delete it')
+  return saved
+
+
+def _flatten_keys(obj, prefix=''):
+  if isinstance(obj, dict):
+    out = {}
+    for key, value in obj.items():
+      out.update(_flatten_keys(value, f'{prefix}{key}.'))
+    return out
+  return {prefix[:-1]: obj}
 
 
 def new_figure(**kwargs):

@@ -26,7 +26,8 @@ import numpy as np
 Score = Callable[[np.ndarray], np.ndarray]
 
 
-def _window(fraction: float, num_columns: int) -> int:
+def window(fraction: float, num_columns: int) -> int:
+  """Columns in the last ``fraction`` of ``num_columns`` (at least one)."""
   return max(1, int(round(fraction * num_columns)))
 
 
@@ -49,7 +50,7 @@ class Final:
     _check_fraction(self.fraction)
 
   def __call__(self, losses: np.ndarray) -> np.ndarray:
-    return losses[:, -_window(self.fraction, losses.shape[1]):].mean(axis=1)
+    return losses[:, -window(self.fraction, losses.shape[1]):].mean(axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +74,8 @@ class Slope:
     _check_fraction(self.fraction)
 
   def __call__(self, losses: np.ndarray) -> np.ndarray:
-    window = _window(self.fraction, losses.shape[1])
-    return losses[:, -window:].mean(axis=1) - losses[:, :window].mean(axis=1)
+    size = window(self.fraction, losses.shape[1])
+    return losses[:, -size:].mean(axis=1) - losses[:, :size].mean(axis=1)
 
 
 def final(fraction: float = 0.1) -> Final:

@@ -6,7 +6,7 @@ scores every population it asks for with an estimator
 
   * score reuse: an order already scored in this search by an estimator
     whose scores are ``reusable`` is not profiled again; each estimator's
-    scores are kept apart;
+    scores (and slot losses, for a strategy that reads them) kept apart;
   * checkpoints: with ``checkpoint_dir``, the strategy's state and the
     history are written atomically after every profiling run, so a search
     killed at any moment (SIGKILL included) resumes where it was, losing
@@ -282,6 +282,7 @@ class _Scorer:
     self.task, self.seed, self.runtime = task, seed, runtime
     self.estimators = estimators
     self.known: dict[tuple[int, bytes], float] = {}
+    self.known_slots: dict[tuple[int, bytes], np.ndarray] = {}
     self.num_profiled = 0
 
   def remember(self, record: StageRecord) -> None:
@@ -294,20 +295,27 @@ class _Scorer:
   def _pool(self, index: int) -> int | None:
     return index if self.estimators[index].reusable else None
 
-  def score(self, perms: np.ndarray, index: int
-            ) -> tuple[np.ndarray, int, float]:
-    """(scores float64[N] with NaN/inf -> +inf, orders reused, seconds)."""
+  def score(self, perms: np.ndarray, index: int, with_slots: bool = False
+            ) -> tuple[np.ndarray, np.ndarray | None, int, float]:
+    """(scores float64[N] with NaN/inf -> +inf, slot losses float64[N, L]
+    or None, orders reused, seconds).
+
+    With ``with_slots`` an order is reused only if its slot losses are
+    known, and the estimator must give slot losses
+    (``Independent(slot_losses=True)``).
+    """
     pool = self._pool(index)
+    known = self.known_slots if with_slots else self.known
     if pool is None:
       fresh = list(range(len(perms)))
     else:
       fresh, pending = [], set()
       for i, row in enumerate(perms):
         key = row.tobytes()
-        if (pool, key) not in self.known and key not in pending:
+        if (pool, key) not in known and key not in pending:
           pending.add(key)
           fresh.append(i)
-    seconds, new = 0.0, np.zeros(0)
+    seconds, new, new_slots = 0.0, np.zeros(0), None
     if fresh:
       start = time.perf_counter()
       profile = self.estimators[index].profile(
@@ -315,41 +323,26 @@ class _Scorer:
       seconds = time.perf_counter() - start
       new = np.asarray(profile.scores, np.float64)
       new = np.where(np.isfinite(new), new, np.inf)
+      new_slots = getattr(profile, 'slot_losses', None)
+      if with_slots and new_slots is None:
+        raise ValueError(
+            f'stage {type(self.estimators[index]).__name__} gave no per-slot '
+            'losses, which this strategy reads: score it with '
+            'Independent(slot_losses=True)')
       self.num_profiled += len(fresh)
     if pool is None:
-      return new, 0, seconds
-    for i, value in zip(fresh, new):
-      self.known[(pool, perms[i].tobytes())] = float(value)
+      slots = (None if new_slots is None
+               else np.asarray(new_slots, np.float64))
+      return new, slots if with_slots else None, 0, seconds
+    for j, (i, value) in enumerate(zip(fresh, new)):
+      row_key = (pool, perms[i].tobytes())
+      self.known[row_key] = float(value)
+      if new_slots is not None:
+        self.known_slots[row_key] = np.asarray(new_slots[j], np.float64)
     scores = np.array([self.known[(pool, row.tobytes())] for row in perms])
-    return scores, len(perms) - len(fresh), seconds
-
-
-def _load_checkpoint(path: str, expected: dict[str, Any]) -> dict[str, Any]:
-  try:
-    with open(path) as f:
-      saved = json.load(f)
-    if not isinstance(saved, dict) or 'fingerprint' not in saved:
-      raise ValueError('not a search checkpoint')
-  except (OSError, ValueError) as e:
-    raise ValueError(f'checkpoint {path} is corrupt ({e}); delete it to start '
-                     'afresh') from None
-  old, new = _flatten(saved['fingerprint']), _flatten(expected)
-  for key in sorted(set(old) | set(new), key=str):
-    a, b = old.get(key, '<missing>'), new.get(key, '<missing>')
-    if a != b:
-      raise ValueError(f'checkpoint in {os.path.dirname(path)} was written by '
-                       f'different arguments: {key} was {a!r}, now {b!r}; '
-                       'use another checkpoint_dir or delete it')
-  return saved
-
-
-def _flatten(obj, prefix=''):
-  if isinstance(obj, dict):
-    out = {}
-    for key, value in obj.items():
-      out.update(_flatten(value, f'{prefix}{key}.'))
-    return out
-  return {prefix[:-1]: obj}
+    slots = (np.stack([self.known_slots[(pool, row.tobytes())]
+                       for row in perms]) if with_slots else None)
+    return scores, slots, len(perms) - len(fresh), seconds
 
 
 def search_order(task: str | tasks_lib.Task, *, length: int = 8,
@@ -420,7 +413,7 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
                                                           STATE_FILE)
   scorer = _Scorer(task, seed, runtime, estimators)
   history, earlier_s = [], 0.0
-  saved = (_load_checkpoint(path, expected)
+  saved = (results.load_checkpoint(path, expected)
            if path is not None and os.path.exists(path) else None)
   if saved is not None and saved.get('done'):
     logging.info('search %s L=%d: finished earlier; its result is read from '
@@ -458,8 +451,13 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
     chooser = getattr(strategy, 'estimator_for', None)
     chosen = (chooser(state) if chooser else None) or estimator
     index = estimators.index(chosen)
-    scores, reused, seconds = scorer.score(perms, index)
-    state = strategy.tell(state, perms, scores)
+    wants = getattr(strategy, 'wants_slot_losses', None)
+    with_slots = bool(wants and wants(state))
+    scores, slots, reused, seconds = scorer.score(perms, index, with_slots)
+    if with_slots:
+      state = strategy.tell(state, perms, scores, slot_losses=slots)
+    else:
+      state = strategy.tell(state, perms, scores)
     record = StageRecord(
         name=stage, candidates=perms, scores=scores,
         kept=np.asarray(state.get('kept', perms[:0])),

@@ -118,7 +118,10 @@ class TrainFns(NamedTuple):
     init: ``init(key) -> TrainState``; does not depend on the order.
     run: ``run(state, data_key, dropout_key, order, start_step, num_steps)
       -> (state, losses float32[num_steps])``; continues a run. ``num_steps``
-      must be a Python int; ``start_step`` may be traced.
+      must be a Python int; ``start_step`` may be traced. With
+      ``slot_losses=True`` (one order, int[L]) the losses are a pair:
+      (float32[num_steps], float32[num_steps, L]), the second each target
+      slot's loss at each step, by stored slot index.
     apply: ``apply(params, inputs, targets, order) -> logits [B, L, V]``
       under teacher forcing, targets in stored order, logits in generation
       order.
@@ -231,22 +234,29 @@ def make_train_fns(task: tasks_lib.Task, config: TrainConfig) -> TrainFns:
     _, labels = encode(task, inputs, targets, order)
     logits = apply(params, inputs, targets, order,
                    dropout_key if config.dropout else None)
-    return optax.softmax_cross_entropy_with_integer_labels(
-        logits, labels).mean()
+    per_token = optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels)  # [B, L], generation order
+    return per_token.mean(), per_token
 
   def run(state: TrainState, data_key: jax.Array, dropout_key: jax.Array,
-          order: jax.Array, start_step, num_steps: int):
+          order: jax.Array, start_step, num_steps: int,
+          slot_losses: bool = False):
     def step(state, i):
       step_index = start_step + i
       batch_key = jax.random.fold_in(data_key, step_index)
       inputs, targets = task.sample(batch_key, config.batch_size)
-      loss, grads = jax.value_and_grad(loss_fn)(
+      (loss, per_token), grads = jax.value_and_grad(loss_fn, has_aux=True)(
           state.params, inputs, targets, order,
           jax.random.fold_in(dropout_key, step_index))
       updates, opt_state = optimizer.update(grads, state.opt_state,
                                             state.params)
       params = optax.apply_updates(state.params, updates)
-      return TrainState(params, opt_state), loss.astype(jnp.float32)
+      out = loss.astype(jnp.float32)
+      if slot_losses:
+        by_slot = jnp.zeros(length, jnp.float32).at[order].set(
+            per_token.mean(axis=0).astype(jnp.float32))
+        out = (out, by_slot)
+      return TrainState(params, opt_state), out
 
     return jax.lax.scan(step, state, jnp.arange(num_steps))
 
@@ -259,21 +269,24 @@ def split_run_key(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
   return init_key, data_key, dropout_key
 
 
-def make_train(task: tasks_lib.Task,
-               config: TrainConfig) -> Callable[[jax.Array, jax.Array],
-                                                jax.Array]:
+def make_train(task: tasks_lib.Task, config: TrainConfig, *,
+               slot_losses: bool = False) -> Callable[..., Any]:
   """Returns ``train(key, order) -> losses float32[T]`` (not jitted).
 
   ``train`` initialises a model from ``key``, draws a fresh batch every step
   from ``fold_in(data_key, step)`` and trains on targets emitted in
   ``order``. It is pure, so it can be jitted or vmapped over keys and orders.
+  With ``slot_losses=True`` it returns ``(losses float32[T], float32[T, L])``,
+  the second each target slot's training loss at each step (stored slot
+  index), which says which slots an order makes hard.
   """
   fns = make_train_fns(task, config)
 
-  def train(key: jax.Array, order: jax.Array) -> jax.Array:
+  def train(key: jax.Array, order: jax.Array) -> Any:
     init_key, data_key, dropout_key = split_run_key(key)
     state = fns.init(init_key)
-    _, losses = fns.run(state, data_key, dropout_key, order, 0, config.steps)
+    _, losses = fns.run(state, data_key, dropout_key, order, 0, config.steps,
+                        slot_losses=slot_losses)
     return losses
 
   return train

@@ -107,6 +107,8 @@ class Profile:
       ``losses`` was measured.
     rung: int64[O], successive halving only: the last rung each order
       trained in (the ranking puts later rungs first).
+    slot_losses: float32[O, L], ``Independent(slot_losses=True)`` only: each
+      order's loss per target slot (stored slot index), late in training.
   """
   perms: np.ndarray
   losses: np.ndarray
@@ -119,6 +121,7 @@ class Profile:
   timings: dict[str, Any]
   loss_steps: np.ndarray
   rung: np.ndarray | None = None
+  slot_losses: np.ndarray | None = None
 
   @property
   def best(self) -> np.ndarray:
@@ -143,7 +146,9 @@ class Profile:
                 ranking=self.ranking.tolist(),
                 nonfinite=self.nonfinite.tolist(), timings=self.timings,
                 loss_steps=self.loss_steps.tolist(),
-                rung=None if self.rung is None else self.rung.tolist())
+                rung=None if self.rung is None else self.rung.tolist(),
+                slot_losses=(None if self.slot_losses is None
+                             else self.slot_losses.tolist()))
 
 
 @runtime_checkable
@@ -243,7 +248,8 @@ def finish(estimator: Any, task: tasks_lib.Task, perms: np.ndarray,
            timings: dict[str, Any], loss_steps: np.ndarray,
            scores: np.ndarray | None = None,
            ranking: np.ndarray | None = None,
-           rung: np.ndarray | None = None) -> Profile:
+           rung: np.ndarray | None = None,
+           slot_losses: np.ndarray | None = None) -> Profile:
   """Builds the Profile: scores (unless given), ranking, non-finite orders.
 
   Orders with a non-finite loss are logged once; they score +inf and rank
@@ -265,4 +271,5 @@ def finish(estimator: Any, task: tasks_lib.Task, perms: np.ndarray,
       perms=perms, losses=losses, scores=scores,
       ranking=scores_lib.rank_scores(scores) if ranking is None else ranking,
       nonfinite=nonfinite, task=task.name, estimator=estimator,
-      seed=int(seed), timings=timings, loss_steps=loss_steps, rung=rung)
+      seed=int(seed), timings=timings, loss_steps=loss_steps, rung=rung,
+      slot_losses=slot_losses)

@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from absl import logging
 import jax
@@ -41,6 +42,9 @@ from lopro.tasks import base as tasks_lib
 # most 7 orders per profile, not 31: a search's ~20 small profiles (a few to
 # 120 new orders each) come out about 20% cheaper with 8.
 CPU_VMAP_GROUP = 8
+# Profile.slot_losses: the mean over this last fraction of steps, as the
+# default score (scores.final()) reads the loss curve.
+SLOT_TAIL = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,11 +62,17 @@ class Independent:
     num_seeds: S; each order is trained under seeds seed..seed+S-1 and its
       score is the mean of the S scores (its losses the mean curve). More
       seeds resolve near-ties (orders one move apart) at S times the cost.
+    slot_losses: also return each order's loss per target slot
+      (``Profile.slot_losses``: the mean training loss of each slot over the
+      last 10% of steps), which says which slots an order makes hard; what
+      ``lopro.strategies.Eject`` reads. Scores are the same either way.
   """
   train: train_lib.TrainConfig = train_lib.TrainConfig()
   score: scores_lib.Score = scores_lib.final()
   common_random_numbers: bool = True
   num_seeds: int = 1
+  slot_losses: bool = dataclasses.field(
+      default=False, metadata={base.OMIT_DEFAULT: True})
 
   def __post_init__(self):
     base.check_train('Independent', self.train)
@@ -71,6 +81,9 @@ class Independent:
       raise ValueError('Independent.common_random_numbers must be a bool, got '
                        f'{self.common_random_numbers!r}')
     base.check_int(self, 'num_seeds', 1)
+    if not isinstance(self.slot_losses, bool):
+      raise ValueError('Independent.slot_losses must be a bool, got '
+                       f'{self.slot_losses!r}')
 
   @property
   def reusable(self) -> bool:
@@ -91,7 +104,8 @@ class Independent:
 
     Returns:
       A Profile with losses float32[O, T] (the mean over seeds), scores
-      float32[O] (the mean of the seeds' scores) and loss_steps 1..T.
+      float32[O] (the mean of the seeds' scores), loss_steps 1..T and, with
+      ``slot_losses``, slot_losses float32[O, L] (the mean over seeds).
     """
     tasks_lib.check_batch_size(task, self.train.batch_size,
                                'Independent.train.batch_size')
@@ -101,15 +115,20 @@ class Independent:
     num_orders, steps = perms.shape[0], self.train.steps
     chunk, group = chunk_plan(num_orders, runtime, mesh.size)
     _, compile_s = base.build(compiled_chunk, task, self.train,
-                              self.common_random_numbers, chunk, group, mesh)
+                              self.common_random_numbers, chunk, group, mesh,
+                              self.slot_losses)
     num_chunks = -(-num_orders // chunk) * self.num_seeds
-    all_losses, all_scores, done = [], [], 0
+    all_losses, all_scores, all_slots, done = [], [], [], 0
     run_start = time.perf_counter()
     for s in range(self.num_seeds):
       losses = np.empty((num_orders, steps), np.float32)
+      slots = np.empty((num_orders, task.length), np.float32)
       for orders, rows, out in profile_chunks(
           perms, task, self.train, self.common_random_numbers, seed + s,
-          runtime):
+          runtime, slot_losses=self.slot_losses):
+        if self.slot_losses:
+          out, slot_out = out
+          slots[orders] = sharding.to_host(slot_out)[rows]
         losses[orders] = sharding.to_host(out)[rows]
         done += 1
         elapsed = time.perf_counter() - run_start
@@ -126,6 +145,7 @@ class Independent:
         if callback is not None:
           callback(info)
       all_losses.append(losses)
+      all_slots.append(slots)
       all_scores.append(scores_lib.score_losses(losses, self.score))
     run_s = time.perf_counter() - run_start
     order_steps = num_orders * steps * self.num_seeds
@@ -136,7 +156,9 @@ class Independent:
              order_steps_per_s=order_steps / max(run_s, 1e-9),
              devices=mesh.size),
         np.arange(1, steps + 1, dtype=np.int64),
-        scores=np.mean(np.stack(all_scores), axis=0))
+        scores=np.mean(np.stack(all_scores), axis=0),
+        slot_losses=(np.mean(np.stack(all_slots), axis=0)
+                     if self.slot_losses else None))
 
 
 def chunk_shape(num_orders: int, chunk_size: int) -> int:
@@ -201,9 +223,11 @@ def pack_chunk(orders: np.ndarray, chunk: int, group: int, num_devices: int
 @functools.lru_cache(maxsize=64)
 def compiled_chunk(task: tasks_lib.Task, train: train_lib.TrainConfig,
                    common_random_numbers: bool, chunk: int, group: int,
-                   mesh: Mesh):
+                   mesh: Mesh, slot_losses: bool = False):
   """The compiled ``(key [K], keys [C, K], orders int32[C, L], num_groups
-  int32[N]) -> losses float32[C, T]``, sharded over the orders of ``mesh``.
+  int32[N]) -> losses float32[C, T]``, sharded over the orders of ``mesh``;
+  with ``slot_losses``, ``(losses, slots float32[C, L])``, each slot's mean
+  loss over the last 10% of steps.
 
   Keys are raw key data (``base.key_data``). Each device holds C/N orders as
   C/(N G) groups of G; a loop with a traced trip count trains its first
@@ -213,32 +237,44 @@ def compiled_chunk(task: tasks_lib.Task, train: train_lib.TrainConfig,
   single ``key`` drives every order and ``keys`` is ignored; otherwise
   ``keys[c]`` drives order ``c``. Cached per (task, train, crn, C, G, mesh).
   """
-  train_fn = train_lib.make_train(task, train)
+  train_fn = train_lib.make_train(task, train, slot_losses=slot_losses)
   local = chunk // mesh.size
-  slots = local // group
+  num_slots = local // group
+  tail = scores_lib.window(SLOT_TAIL, train.steps)
 
   def local_fn(key, keys, perms, num_groups):
     key = jax.random.wrap_key_data(key)
-    keys = jax.random.wrap_key_data(keys).reshape(slots, group)
-    perms = perms.reshape(slots, group, task.length)
+    keys = jax.random.wrap_key_data(keys).reshape(num_slots, group)
+    perms = perms.reshape(num_slots, group, task.length)
 
-    def run_group(i, losses):
+    def run_group(i, outs):
       if common_random_numbers:
         out = jax.vmap(lambda p: train_fn(key, p))(perms[i])
       else:
         out = jax.vmap(train_fn)(keys[i], perms[i])
-      return losses.at[i].set(out)
+      if not slot_losses:
+        return outs.at[i].set(out)
+      losses, by_slot = out  # [G, T], [G, T, L]
+      return (outs[0].at[i].set(losses),
+              outs[1].at[i].set(by_slot[:, -tail:].mean(axis=1)))
 
-    losses = jnp.zeros((slots, group, train.steps), jnp.float32)
-    losses = jax.lax.fori_loop(0, num_groups[0], run_group, losses)
-    return losses.reshape(local, train.steps)
+    losses = jnp.zeros((num_slots, group, train.steps), jnp.float32)
+    if not slot_losses:
+      losses = jax.lax.fori_loop(0, num_groups[0], run_group, losses)
+      return losses.reshape(local, train.steps)
+    by_slot = jnp.zeros((num_slots, group, task.length), jnp.float32)
+    losses, by_slot = jax.lax.fori_loop(0, num_groups[0], run_group,
+                                        (losses, by_slot))
+    return (losses.reshape(local, train.steps),
+            by_slot.reshape(local, task.length))
 
   data = base.key_data(jax.random.key(0))
   fn = sharding.shard_orders(
       local_fn, mesh,
       in_specs=(sharding.REPLICATED, sharding.SHARDED, sharding.SHARDED,
                 sharding.SHARDED),
-      out_specs=sharding.SHARDED)
+      out_specs=((sharding.SHARDED, sharding.SHARDED) if slot_losses
+                 else sharding.SHARDED))
   return fn.lower(
       sharding.abstract(data, mesh, sharding.REPLICATED),
       sharding.abstract(
@@ -251,8 +287,9 @@ def compiled_chunk(task: tasks_lib.Task, train: train_lib.TrainConfig,
 
 def profile_chunks(perms: np.ndarray, task: tasks_lib.Task,
                    train: train_lib.TrainConfig, common_random_numbers: bool,
-                   seed: int, runtime: base.Runtime
-                   ) -> Iterator[tuple[np.ndarray, np.ndarray, jax.Array]]:
+                   seed: int, runtime: base.Runtime, *,
+                   slot_losses: bool = False
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray, Any]]:
   """Trains validated ``perms`` chunk by chunk, leaving losses on devices.
 
   The engine of ``Independent.profile``, for callers who want the loss
@@ -265,6 +302,7 @@ def profile_chunks(perms: np.ndarray, task: tasks_lib.Task,
     common_random_numbers: as ``Independent``'s.
     seed: root seed.
     runtime: chunk size, vmap group and devices.
+    slot_losses: yield (losses, slots float32[C, L]) in place of losses.
 
   Yields:
     (orders int64[n]: indices into ``perms``, rows int64[n]: the rows of
@@ -275,7 +313,7 @@ def profile_chunks(perms: np.ndarray, task: tasks_lib.Task,
   num_orders = perms.shape[0]
   chunk, group = chunk_plan(num_orders, runtime, mesh.size)
   compiled = compiled_chunk(task, train, common_random_numbers, chunk, group,
-                            mesh)
+                            mesh, slot_losses)
   key = jax.random.key(seed)
   shared_key = sharding.put(base.key_data(key), mesh, sharding.REPLICATED)
   order_keys = base.key_data(jax.vmap(lambda i: jax.random.fold_in(key, i))(

@@ -73,10 +73,21 @@ class Pipeline:
   def ask(self, state: base.State) -> np.ndarray:
     return base.ask(state)
 
-  def tell(self, state: base.State, perms: np.ndarray,
-           scores: np.ndarray) -> base.State:
+  def wants_slot_losses(self, state: base.State) -> bool:
+    """Whether the stage that asks now reads per-slot losses
+    (``lopro.strategies.Eject``)."""
     strategy = self.stages[state['index']][0]
-    sub = strategy.tell(state['sub'], perms, scores)
+    wants = getattr(strategy, 'wants_slot_losses', None)
+    return bool(wants and wants(state['sub']))
+
+  def tell(self, state: base.State, perms: np.ndarray, scores: np.ndarray,
+           slot_losses: np.ndarray | None = None) -> base.State:
+    strategy = self.stages[state['index']][0]
+    if self.wants_slot_losses(state):
+      sub = strategy.tell(state['sub'], perms, scores,
+                          slot_losses=slot_losses)
+    else:
+      sub = strategy.tell(state['sub'], perms, scores)
     order, score = strategy.best(sub)
     state = dict(state, sub=sub, best_order=np.asarray(order),
                  best_score=float(score), kept=sub['kept'],
