@@ -84,23 +84,15 @@ def default_method(length: int, init: Any = None) -> tuple[Any, Any]:
   1,050 steps (``polish_stage``: 150 / 450 / 1,050 steps).
 
   The universal model makes the search cost one training run plus forward
-  passes; it is coarse near the optimum (at relu L=13 it cannot tell where
-  the first few slots go), so one model per order finishes the climb, while
-  a round of it stays affordable ((L-1)^2 + 1 orders). The climb stops at
-  its local optimum; the round cap only bounds the worst case. Up to L=10
-  the universal model is 64 wide: at L=8 a width-32 one ranks the chain of
-  a clipped running sum read from a file 13th of 32 orders (width 64: 3rd)
-  and index d=2's 2nd (1st), for half the training time.
-  The 300-step refine can stop one insertion from forward (sine, index d=2
-  at L=10: forward 4th, 5th of 82 neighbours; halving ranks it 1st). A
-  polish round costs ~85 s at L=10: too much for L=8's 3 minutes or L>=13.
-  Beyond L=24 an Independent round would take hours on a CPU; the refine
-  reads the same universal run (kept) at 3 checkpoints, their mean:
-  converged, it scores relu L=40 seed 1's miss below forward, its curve
-  ranks forward first and climbs there. 64 wide: a width-32 model leaves
-  slots unlearnt at L=40 (square19: slot 24 costs 1.94 nats in forward).
-  Blocks of more than ``max_block_perms`` re-orderings (l! for a block of
-  l) are subsampled. Measurements: ``results/discovery/``.
+  passes but is coarse near the optimum, so one model per order finishes
+  the climb; the climb stops at its local optimum (the round cap only
+  bounds the worst case). The 300-step refine can stop one insertion from
+  forward at L=10, which Halving's longer runs fix, at ~85 s a round: too
+  much for L=8's 3 minutes or L>=13. Beyond L=24 an Independent round would
+  take hours on a CPU; the refine reads the universal run (kept) at 3
+  checkpoints, their mean. Blocks of more than ``max_block_perms``
+  re-orderings (l! for a block of l) are subsampled. Why each choice:
+  ``docs/method.md``; measurements: ``results/discovery/``.
 
   Args:
     length: L.
@@ -256,13 +248,16 @@ class SearchResult:
 
 
 def fingerprint(task: tasks_lib.Task, strategy: Any, estimator: Any,
-                seed: int) -> dict[str, Any]:
+                seed: int, starts: np.ndarray | None = None
+                ) -> dict[str, Any]:
   """What a search's course depends on, as JSON."""
-  return json.loads(json.dumps(results.to_jsonable(dict(
-      task=dict(name=task.name, length=task.length,
-                params=dict(task.params)),
-      strategy=estimators_base.describe(strategy),
-      estimator=estimators_base.describe(estimator), seed=seed))))
+  data = dict(task=dict(name=task.name, length=task.length,
+                        params=dict(task.params)),
+              strategy=estimators_base.describe(strategy),
+              estimator=estimators_base.describe(estimator), seed=seed)
+  if starts is not None:
+    data['starts'] = starts
+  return json.loads(json.dumps(results.to_jsonable(data)))
 
 
 def _estimators(strategy: Any, estimator: Any) -> list[Any]:
@@ -347,7 +342,7 @@ class _Scorer:
 
 def search_order(task: str | tasks_lib.Task, *, length: int = 8,
                  strategy: Any = None, estimator: Any = None,
-                 init: Any = None, seed: int = 0,
+                 init: Any = None, seed: int = 0, starts: Any = None,
                  checkpoint_dir: str | None = None,
                  callback: Callable[[StageRecord], None] | None = None,
                  runtime: estimators_base.Runtime | None = None
@@ -367,6 +362,10 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
       set its ``initial`` instead.
     seed: the strategy's key is ``jax.random.key(seed)`` and every profile
       uses ``seed``.
+    starts: None, or int[S, L] (or one int[L]) orders the strategy starts
+      from, e.g. a hand-designed order to improve: an ``Insertion`` climbs
+      from each, a ``Pipeline`` gives them to its first stage, a
+      ``Hierarchical`` puts them in its initial population.
     checkpoint_dir: if set, the search is resumable there (see the module
       docstring); a finished search's result is returned without scoring.
     callback: called with each StageRecord after its profiling run; when a
@@ -391,6 +390,10 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
     raise ValueError(f'task must be a task name or a lopro.Task, got '
                      f'{type(task).__name__}')
   seed = profile_lib.check_seed(seed)
+  try:
+    starts = strategies_base.check_starts(starts, task.length)
+  except ValueError as e:
+    raise ValueError(f'starts: {e}') from None
   if init is not None and (strategy is not None or estimator is not None):
     raise ValueError('init applies to the default method; with a strategy '
                      'of your own, give it the initial population (e.g. '
@@ -408,7 +411,7 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
   estimators = _estimators(strategy, estimator)
   for e in estimators:
     profile_lib.check_estimator(e)
-  expected = fingerprint(task, strategy, estimator, seed)
+  expected = fingerprint(task, strategy, estimator, seed, starts)
   path = None if checkpoint_dir is None else os.path.join(checkpoint_dir,
                                                           STATE_FILE)
   scorer = _Scorer(task, seed, runtime, estimators)
@@ -431,7 +434,7 @@ def search_order(task: str | tasks_lib.Task, *, length: int = 8,
     logging.info('search %s L=%d: resuming after %d profiling runs from %s',
                  task.name, task.length, len(history), path)
   else:
-    state = strategy.init(jax.random.key(seed), task.length)
+    state = strategy.init(jax.random.key(seed), task.length, starts)
   max_profiles = getattr(strategy, 'max_profiles', None)
   max_profiles = max_profiles(task.length) if max_profiles else None
   start = time.perf_counter()

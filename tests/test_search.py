@@ -268,6 +268,32 @@ def test_a_checkpoint_from_other_arguments_is_refused(tmp_path):
                                                     reusable=False))
 
 
+def test_a_search_starts_from_the_orders_it_is_given(tmp_path):
+  h = hidden_order(6, 3)
+  start = h[::-1].copy()
+  estimator = FunctionEstimator(kendall_scorer(h))
+  result = search.search_order(
+      'relu', length=6, strategy=strategies.Insertion(rounds=20),
+      estimator=estimator, starts=start,
+      checkpoint_dir=str(tmp_path / 'a'))
+  # The climb's first round is the start's insertion neighbourhood, and it
+  # climbs from reverse all the way to the hidden order.
+  np.testing.assert_array_equal(estimator.calls[0],
+                                lopro.neighbourhoods.insertion_moves(start))
+  np.testing.assert_array_equal(result.order, h)
+  # The starts key the checkpoint: other starts are refused by name.
+  with pytest.raises(ValueError, match='different arguments: starts'):
+    search.search_order('relu', length=6, strategy=strategies.Insertion(
+        rounds=20), estimator=estimator, starts=h,
+                        checkpoint_dir=str(tmp_path / 'a'))
+  with pytest.raises(ValueError, match=r'starts: perms\[0\] = \[0, 1, 1'):
+    search.search_order('relu', length=6, estimator=estimator,
+                        starts=[0, 1, 1, 3, 4, 5])
+  with pytest.raises(ValueError, match='starts: perms have length 5'):
+    search.search_order('relu', length=6, estimator=estimator,
+                        starts=np.arange(5))
+
+
 def test_a_corrupt_checkpoint_is_refused(tmp_path):
   (tmp_path / search.STATE_FILE).write_text('{"fingerprint": ')
   with pytest.raises(ValueError, match='corrupt'):
