@@ -14,7 +14,10 @@ With only --output_dir it runs a real discovery on relu, L=8 (1-2 minutes
 on a 2-core CPU) with the default method (``lopro.default_method(8)``):
   python experiments/discover.py --output_dir=/tmp/lopro
 
-Other examples:
+Other examples (--start: improve an order you have, e.g. a hand-designed
+one, with an insertion climb from it):
+  python experiments/discover.py --task=sine --length=12 --strategy=insertion \
+      --start="7 0 1 8 9 2 3 10 4 11 5 6" --output_dir=/tmp/lopro_start
   python experiments/discover.py --task=square19 --length=8 --seed=1 \
       --output_dir=/tmp/lopro_sq
   python experiments/discover.py --task=planted --task_params=order_seed=5 \
@@ -83,6 +86,10 @@ _LENGTH = flags.DEFINE_integer(
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the search and profiles.')
 _PARAMS = flags.DEFINE_list('task_params', [],
                             'Task parameters as name=int, e.g. order_seed=5.')
+_START = flags.DEFINE_multi_string(
+    'start', [], 'An order to start the search from, e.g. a hand-designed '
+    'one to improve ("3 0 1 2", spaces or commas); repeat for several. The '
+    'first stage starts from them (lopro.search_order(starts=...)).')
 _METHOD = methods.define_flags()
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write.',
                                   required=True)
@@ -171,6 +178,14 @@ def main(argv):
     task = lopro.get_task(_TASK.value, length=_LENGTH.value,
                           **tasks.parse_task_params(_PARAMS.value))
   method = methods.method_from_flags(_METHOD, task.length, task.depends_on)
+  starts = []
+  for text in _START.value:
+    try:
+      starts.append(orders.validate_order(orders.order_from_string(text),
+                                          task.length))
+    except ValueError as e:
+      fail(ValueError(f'--start={text!r}: {e}'))
+  starts = np.stack(starts) if starts else None
   if dataset is not None:
     try:
       check_batches(task, method)
@@ -185,8 +200,9 @@ def main(argv):
                           disable=not sharding.is_main_process()) as bar:
     res = lopro.search_order(
         task, strategy=method.strategy, estimator=method.estimator,
-        seed=_SEED.value, checkpoint_dir=multihost.process_dir(
-            os.path.join(out, 'checkpoint')), callback=bar)
+        seed=_SEED.value, starts=starts,
+        checkpoint_dir=multihost.process_dir(os.path.join(out, 'checkpoint')),
+        callback=bar)
   extra = summary(res, task, _SEED.value, ' '.join(sys.argv))
   if _DATA.value:
     extra.update(data=_DATA.value, reordered_data=_WRITE_REORDERED.value)

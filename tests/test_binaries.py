@@ -252,3 +252,27 @@ def test_data_binaries_refuse_bad_files_in_one_line(tmp_path):
   proc = run_binary_process('discover.py', f'--data={good}', '--task=relu', out)
   assert proc.returncode != 0
   assert '--task and --data are mutually exclusive' in proc.stderr
+
+
+def test_discover_binary_starts_from_the_orders_given(tmp_path):
+  out = str(tmp_path / 'out')
+  common = ('--task=relu', '--length=4', '--strategy=insertion',
+            '--insertion_rounds=1', '--steps=4', '--width=16',
+            '--batch_size=8')
+  good, repeated, bad = run_binary_steps(
+      'discover.py', (*common, '--start=3 2 1 0', f'--output_dir={out}'),
+      (*common, '--start=3,2,1,0', '--start=0 1 2 3',
+       f'--output_dir={tmp_path / "two"}'),
+      (*common, '--start=0 1 1 3', f'--output_dir={tmp_path / "bad"}'))
+  assert good['error'] is None and repeated['error'] is None
+  result = lopro.SearchResult.load(out)
+  # The climb's one round is the start's insertion neighbourhood.
+  np.testing.assert_array_equal(
+      result.history[0].candidates,
+      lopro.neighbourhoods.insertion_moves(np.array([3, 2, 1, 0])))
+  # Two starts: one climb from each, in the order given.
+  two = lopro.SearchResult.load(str(tmp_path / 'two'))
+  assert [r.candidates[0].tolist() for r in two.history] == [[3, 2, 1, 0],
+                                                             [0, 1, 2, 3]]
+  assert bad['error'].startswith("--start='0 1 1 3': ")
+  assert 'duplicated [1]' in bad['error']
