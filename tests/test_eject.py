@@ -210,5 +210,8 @@ def test_independent_slot_losses_add_up_to_its_score():
   # average to the score (the mean of the last 10% of steps).
   np.testing.assert_allclose(with_slots.slot_losses.mean(axis=1),
                              with_slots.scores, rtol=1e-5)
+  assert plain.to_dict()['slot_losses'] is None
+  np.testing.assert_allclose(with_slots.to_dict()['slot_losses'],
+                             with_slots.slot_losses)
   with pytest.raises(ValueError, match='slot_losses must be a bool'):
     lopro.Independent(slot_losses=1)

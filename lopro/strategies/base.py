@@ -88,6 +88,14 @@ def check_length(length: Any) -> int:
   return int(length)
 
 
+def check_name(strategy: Any) -> None:
+  """ValueError unless ``strategy.name`` (its runs' prefix) is a non-empty
+  str."""
+  if not isinstance(strategy.name, str) or not strategy.name:
+    raise ValueError(f'{type(strategy).__name__}.name must be a non-empty '
+                     f'str, got {strategy.name!r}')
+
+
 def new_state(key: jax.Array, length: int, **fields: Any) -> State:
   """A state with the conventional keys, the key's data and ``fields``."""
   check_length(length)

@@ -64,9 +64,7 @@ class Eject:
         or self.depth < 0):
       raise ValueError(f'Eject.depth must be None or an int >= 0, got '
                        f'{self.depth!r}')
-    if not isinstance(self.name, str) or not self.name:
-      raise ValueError(f'Eject.name must be a non-empty str, got '
-                       f'{self.name!r}')
+    base.check_name(self)
     if self.climb is not None and not isinstance(self.climb, base.Strategy):
       raise ValueError(f'Eject.climb must be None or a strategy, got '
                        f'{self.climb!r}')

@@ -56,9 +56,7 @@ class Insertion:
         or self.rounds < 0):
       raise ValueError(f'Insertion.rounds must be an int >= 0, got '
                        f'{self.rounds!r}')
-    if not isinstance(self.name, str) or not self.name:
-      raise ValueError(f'Insertion.name must be a non-empty str, got '
-                       f'{self.name!r}')
+    base.check_name(self)
     if self.max_shift is not None and (
         isinstance(self.max_shift, bool) or not isinstance(self.max_shift, int)
         or self.max_shift < 1):

@@ -1,8 +1,10 @@
 """The ejection chain, then an insertion climb, from a search's end order.
 
-  python results/discovery/probes/eject_from.py TASK L SEED "ORDER"
+  PYTHONPATH=. python results/discovery/probes/eject_from.py TASK L SEED "ORDER"
 
-TASK as in refine_variants.py (index_d2, sine, planted_13, ...). Runs
+TASK: a row of the discovery table (index_d2, sine, planted_13, ...;
+``experiments.tables.discovery.DISCOVERY_ROWS``; run from the repository root
+with ``PYTHONPATH=.``). Runs
 ``Pipeline((Eject(), Independent(slot_losses=True)), (Insertion(rounds=6,
 name='reclimb'), Independent()))`` from ORDER, seed SEED (every profile uses
 it, as a search's stages do), and prints every profiling run: the chain's
@@ -17,16 +19,13 @@ import jax
 import numpy as np
 
 import lopro
+from experiments.tables import discovery
 from lopro import strategies
 
 name, length, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 start = np.array(sys.argv[4].split(), np.int64)
-kwargs = {}
-if name.startswith('index_d'):
-  name, kwargs = 'index', {'d': int(name[len('index_d'):])}
-elif name.startswith('planted_'):
-  name, kwargs = 'planted', {'order_seed': int(name[len('planted_'):])}
-task = lopro.get_task(name, length, **kwargs)
+task_name, kwargs = discovery.DISCOVERY_ROWS[name]
+task = lopro.get_task(task_name, length, **kwargs)
 strategy = strategies.Pipeline(
     (strategies.Eject(), lopro.Independent(slot_losses=True)),
     (strategies.Insertion(rounds=6, name='reclimb'), lopro.Independent()))

@@ -1,6 +1,6 @@
 """The ejection chain as a last stage, replayed on finished discovery cells.
 
-  python results/discovery/probes/eject_replay.py OUT.json [LENGTHS] [ROWS]
+  PYTHONPATH=. python results/discovery/probes/eject_replay.py OUT.json [LENGTHS] [ROWS]
 
 For every finished cell of ``results/discovery/discovery_default.cells.json``
 at LENGTHS (comma-separated, default all) and ROWS (comma-separated row

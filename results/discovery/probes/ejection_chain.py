@@ -1,8 +1,10 @@
 """Does moving the hardest slot to the end, repeatedly, leave a search's miss?
 
-  python results/discovery/probes/ejection_chain.py TASK L SEED "ORDER" [DEPTH]
+  PYTHONPATH=. python results/discovery/probes/ejection_chain.py TASK L SEED "ORDER" [DEPTH]
 
-TASK as in refine_variants.py (index_d2, sine, planted_13, ...). From ORDER
+TASK: a row of the discovery table (index_d2, sine, planted_13, ...;
+``experiments.tables.discovery.DISCOVERY_ROWS``; run from the repository root
+with ``PYTHONPATH=.``). From ORDER
 (a miss that ended at a local optimum of the insertion climb), a chain of up
 to DEPTH (default L-1) moves: train one model on the current order (the
 refine's model, ``TrainConfig()``: 1 layer, width 32, 300 steps, seed SEED),
@@ -25,17 +27,14 @@ import numpy as np
 import optax
 
 import lopro
+from experiments.tables import discovery
 from lopro import train as train_lib
 
 name, length, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 order = np.array(sys.argv[4].split(), np.int64)
 depth = int(sys.argv[5]) if len(sys.argv) > 5 else length - 1
-kwargs = {}
-if name.startswith('index_d'):
-  name, kwargs = 'index', {'d': int(name[len('index_d'):])}
-elif name.startswith('planted_'):
-  name, kwargs = 'planted', {'order_seed': int(name[len('planted_'):])}
-task = lopro.get_task(name, length, **kwargs)
+task_name, kwargs = discovery.DISCOVERY_ROWS[name]
+task = lopro.get_task(task_name, length, **kwargs)
 config = train_lib.TrainConfig()
 fns = train_lib.make_train_fns(task, config)
 
