@@ -72,8 +72,26 @@ def test_discover_binary_writes_result_and_history_and_resumes(tmp_path):
   assert 'discovered order:' in proc.stdout
   # Rerun: the finished checkpoint answers at once, profiling nothing; other
   # settings on that checkpoint are refused, naming what differs.
-  again, other = run_binary_steps(
-      'discover.py', args, (*args[:-1], '--steps=7', f'--output_dir={out}'))
+  # --start (in the same process): an insertion climb from the orders
+  # given, one after the other; a bad one is refused by name.
+  climb = ('--task=relu', '--length=4', '--strategy=insertion',
+           '--insertion_rounds=1', '--steps=4', '--width=16', '--batch_size=8')
+  again, other, start, two, bad = run_binary_steps(
+      'discover.py', args, (*args[:-1], '--steps=7', f'--output_dir={out}'),
+      (*climb, '--start=3 2 1 0', f'--output_dir={tmp_path / "start"}'),
+      (*climb, '--start=3,2,1,0', '--start=0 1 2 3',
+       f'--output_dir={tmp_path / "two"}'),
+      (*climb, '--start=0 1 1 3', f'--output_dir={tmp_path / "bad"}'))
+  assert start['error'] is None and two['error'] is None
+  # The climb's one round is the start's insertion neighbourhood.
+  np.testing.assert_array_equal(
+      lopro.SearchResult.load(str(tmp_path / 'start')).history[0].candidates,
+      lopro.neighbourhoods.insertion_moves(np.array([3, 2, 1, 0])))
+  two = lopro.SearchResult.load(str(tmp_path / 'two'))
+  assert [r.candidates[0].tolist() for r in two.history] == [[3, 2, 1, 0],
+                                                             [0, 1, 2, 3]]
+  assert bad['error'].startswith("--start='0 1 1 3': ")
+  assert 'duplicated [1]' in bad['error']
   assert again['error'] is None
   assert 'profile relu' not in again['output']
   assert 'discovered order:' in again['output']
@@ -253,26 +271,3 @@ def test_data_binaries_refuse_bad_files_in_one_line(tmp_path):
   assert proc.returncode != 0
   assert '--task and --data are mutually exclusive' in proc.stderr
 
-
-def test_discover_binary_starts_from_the_orders_given(tmp_path):
-  out = str(tmp_path / 'out')
-  common = ('--task=relu', '--length=4', '--strategy=insertion',
-            '--insertion_rounds=1', '--steps=4', '--width=16',
-            '--batch_size=8')
-  good, repeated, bad = run_binary_steps(
-      'discover.py', (*common, '--start=3 2 1 0', f'--output_dir={out}'),
-      (*common, '--start=3,2,1,0', '--start=0 1 2 3',
-       f'--output_dir={tmp_path / "two"}'),
-      (*common, '--start=0 1 1 3', f'--output_dir={tmp_path / "bad"}'))
-  assert good['error'] is None and repeated['error'] is None
-  result = lopro.SearchResult.load(out)
-  # The climb's one round is the start's insertion neighbourhood.
-  np.testing.assert_array_equal(
-      result.history[0].candidates,
-      lopro.neighbourhoods.insertion_moves(np.array([3, 2, 1, 0])))
-  # Two starts: one climb from each, in the order given.
-  two = lopro.SearchResult.load(str(tmp_path / 'two'))
-  assert [r.candidates[0].tolist() for r in two.history] == [[3, 2, 1, 0],
-                                                             [0, 1, 2, 3]]
-  assert bad['error'].startswith("--start='0 1 1 3': ")
-  assert 'duplicated [1]' in bad['error']
