@@ -105,6 +105,26 @@ def test_the_climb_runs_from_the_chains_best_when_it_beat_the_start():
   assert strategy.max_profiles(8) == 3 + climb.max_profiles(8)
 
 
+def test_a_margin_keeps_the_start_unless_the_chain_wins_clearly():
+  h = np.arange(6)
+  # The chain's orders score 1.0 (the start), then 0.95, 0.85, ... by move.
+  by_move = lambda perms: np.array([1.0 - 0.05 * moved for moved in range(6)])
+  for margin, expected in ((0.0, 5), (0.1, 5), (0.2, 5), (0.3, 0)):
+    strategy = Eject(margin=margin)
+    state = strategy.init(jax.random.key(0), 6, h[None])
+    move = 0
+    while len(perms := strategy.ask(state)):
+      state = strategy.tell(state, perms, by_move(perms)[move:move + 1],
+                            slot_losses=chain_costs(h, perms))
+      move += 1
+    order, score = strategy.best(state)
+    # The best move (5, score 0.75) replaces the start only if 0.75 < 1 -
+    # margin.
+    assert score == pytest.approx(1.0 - 0.05 * expected), margin
+    assert state['local_optimum'] == (expected == 0)
+    np.testing.assert_array_equal(order, state['chain'][expected])
+
+
 def test_nan_slot_losses_count_as_the_highest():
   h = np.arange(6)
   strategy = Eject(depth=1)
@@ -147,6 +167,9 @@ def test_bad_settings_and_tells_are_refused():
     Eject(name='')
   with pytest.raises(ValueError, match='Eject.climb'):
     Eject(climb='insertion')
+  for margin in (-0.1, 1.0, True, '0.1'):
+    with pytest.raises(ValueError, match='Eject.margin'):
+      Eject(margin=margin)
   strategy = Eject()
   state = strategy.init(jax.random.key(0), 4, np.arange(4)[None])
   perms = strategy.ask(state)
