@@ -235,7 +235,8 @@ def compiled_chunk(task: tasks_lib.Task, train: train_lib.TrainConfig,
   the rest of its output zero. So one program serves any number of orders
   up to C, at the cost of whole groups. With common random numbers the
   single ``key`` drives every order and ``keys`` is ignored; otherwise
-  ``keys[c]`` drives order ``c``. Cached per (task, train, crn, C, G, mesh).
+  ``keys[c]`` drives order ``c``. Cached per (task, train, crn, C, G, mesh,
+  slot_losses).
   """
   train_fn = train_lib.make_train(task, train, slot_losses=slot_losses)
   local = chunk // mesh.size
