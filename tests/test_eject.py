@@ -123,6 +123,14 @@ def test_a_margin_keeps_the_start_unless_the_chain_wins_clearly():
     assert score == pytest.approx(1.0 - 0.05 * expected), margin
     assert state['local_optimum'] == (expected == 0)
     np.testing.assert_array_equal(order, state['chain'][expected])
+  # A start whose loss went NaN (+inf) loses to any finite order.
+  strategy = Eject(depth=1, margin=0.5)
+  state = strategy.init(jax.random.key(0), 6, h[None])
+  state = strategy.tell(state, strategy.ask(state), [np.nan],
+                        slot_losses=chain_costs(h, h))
+  state = strategy.tell(state, strategy.ask(state), [3.0],
+                        slot_losses=chain_costs(h, h))
+  assert strategy.best(state)[1] == 3.0 and not state['local_optimum']
 
 
 def test_nan_slot_losses_count_as_the_highest():

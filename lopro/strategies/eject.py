@@ -139,7 +139,8 @@ class Eject:
     chain_scores = np.append(state['chain_scores'], scores[0])
     best = int(base.rank(chain_scores)[0])
     start = chain_scores[0]
-    if best and not chain_scores[best] < start - self.margin * abs(start):
+    bar = start - self.margin * abs(start) if np.isfinite(start) else np.inf
+    if best and not chain_scores[best] < bar:
       best = 0  # not a clear win: the start stays
     state = dict(state, chain=chain, chain_scores=chain_scores,
                  best_order=chain[best], best_score=float(chain_scores[best]),
