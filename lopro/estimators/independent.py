@@ -122,7 +122,8 @@ class Independent:
     run_start = time.perf_counter()
     for s in range(self.num_seeds):
       losses = np.empty((num_orders, steps), np.float32)
-      slots = np.empty((num_orders, task.length), np.float32)
+      slots = (np.empty((num_orders, task.length), np.float32)
+               if self.slot_losses else None)
       for orders, rows, out in profile_chunks(
           perms, task, self.train, self.common_random_numbers, seed + s,
           runtime, slot_losses=self.slot_losses):
@@ -145,7 +146,8 @@ class Independent:
         if callback is not None:
           callback(info)
       all_losses.append(losses)
-      all_slots.append(slots)
+      if self.slot_losses:
+        all_slots.append(slots)
       all_scores.append(scores_lib.score_losses(losses, self.score))
     run_s = time.perf_counter() - run_start
     order_steps = num_orders * steps * self.num_seeds
