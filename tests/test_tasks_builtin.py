@@ -319,7 +319,8 @@ def test_parse_task_params():
 @pytest.mark.parametrize('name, params, free', [
     ('relu', {}, (0,)), ('square19', dict(chain=[2, 0, 1, 3]), (2,)),
     ('mlp', {}, (0,)), ('planted', dict(order_seed=3), None),
-    ('index', {}, ()), ('prod', {}, ()), ('delay', {}, ())])
+    ('index', {}, (0,)), ('index', dict(d=3), (0,)), ('prod', {}, ()),
+    ('delay', {}, ())])
 def test_free_slots_of_the_builtin_tasks(name, params, free):
   task = tasks.get_task(name, length=4, **params)
   if free is None:  # a planted chain: its first slot

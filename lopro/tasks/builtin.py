@@ -216,7 +216,10 @@ def index_task(length: int = 8, *, d: int = 2) -> Task:
   """INDEX: ``y_i = x[(y_{i-1} + ... + y_{i-d}) mod L]``, x uniform in 0..L-1.
 
   Terms with ``i - j < 0`` count as 0, so ``y_0 = x_0``; indexing is
-  0-based. The friendly order is the identity.
+  0-based. The friendly order is the identity. Slot 0 copies an input, so
+  it is free (``free_slots``), as a chain's first slot is: a target that
+  reads y_0 can read x_0 instead, which is no further away (the paper counts
+  ``1 0 2 3 ...`` as found at L=13).
 
   Args:
     length: L >= 2.
@@ -248,6 +251,7 @@ def index_task(length: int = 8, *, d: int = 2) -> Task:
               input_range=rng, target_range=rng,
               sample_fn=UniformSampler(length, rng, targets),
               friendly_order=orders.identity(length), params={'d': d},
+              free_slots=(0,),
               depends_on=tuple(tuple(range(max(0, i - d), i))
                                for i in range(length)))
 
