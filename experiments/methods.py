@@ -38,6 +38,7 @@ from absl import app
 from absl import flags
 
 import lopro
+from lopro import defaults
 from lopro import search as search_lib
 from lopro import strategies
 
@@ -84,7 +85,7 @@ class MethodSpec:
     refine_max_shift: how far the refine stage's insertion moves may move a
       slot (``Insertion.max_shift``).
     polish_rounds: rounds of a last ``Insertion(name='polish')`` stage
-      scored by Halving (``lopro.search.polish_stage``); 0 drops one.
+      scored by Halving (``lopro.defaults.polish_stage``); 0 drops one.
     topological: search only the topological sorts of the task's
       dependency graph (``strategies.Topological``).
   """
@@ -326,7 +327,7 @@ def _adjust_polish(polish: tuple[Any, Any] | None, spec: MethodSpec
   if spec.polish_rounds == 0:
     return None
   if polish is None:
-    return search_lib.polish_stage(spec.polish_rounds)
+    return defaults.polish_stage(spec.polish_rounds)
   climb, scorer = polish
   return dataclasses.replace(climb, rounds=spec.polish_rounds), scorer
 

@@ -31,7 +31,7 @@ from lopro.evaluate import evaluate_grid
 from lopro.evaluate import evaluate_order
 from lopro.evaluate import evaluate_orders
 from lopro.profile import profile_orders
-from lopro.search import default_method
+from lopro.defaults import default_method
 from lopro.search import search_order
 from lopro.search import SearchResult
 from lopro.search import StageRecord

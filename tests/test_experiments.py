@@ -68,7 +68,7 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
   default10, _ = lopro.default_method(10)
   method = methods.build_method(10, _spec('--polish_rounds=1'))
   assert method.strategy.stages[:2] == default10.stages[:2]
-  assert method.strategy.stages[2] == lopro.search.polish_stage(1)
+  assert method.strategy.stages[2] == lopro.defaults.polish_stage(1)
   assert method.adjusted
   method = methods.build_method(10, _spec('--polish_rounds=0'))
   assert method.strategy.stages == default10.stages[:2]
@@ -76,10 +76,10 @@ def test_training_flags_adjust_the_default_and_keep_the_rest():
   assert method.strategy.stages == (default10.stages[0], default10.stages[2])
   method = methods.build_method(13, _spec('--polish_rounds=2'))
   assert method.strategy.stages == (*default.stages,
-                                    lopro.search.polish_stage(2))
+                                    lopro.defaults.polish_stage(2))
   method = methods.build_method(13, _spec('--estimator=universal',
                                           '--polish_rounds=2'))
-  assert method.strategy.stages[1] == lopro.search.polish_stage(2)
+  assert method.strategy.stages[1] == lopro.defaults.polish_stage(2)
   # --init=structured is the default method's own structured variant.
   method = methods.build_method(40, _spec('--init=structured'))
   assert (method.strategy, method.estimator) == lopro.default_method(

@@ -95,54 +95,7 @@ def test_each_estimator_keeps_its_own_scores():
   np.testing.assert_array_equal(result.order, h)
 
 
-def test_default_method_by_length():
-  for length, steps, width, block_perms, rounds in (
-      (8, 3000, 64, 5040, 12), (10, 3000, 64, 5040, 12),
-      (12, 3000, 32, 5040, 6), (13, 3000, 32, 5040, 6),
-      (16, 6000, 32, 720, 6)):
-    strategy, estimator = search.default_method(length)
-    (first, first_est), (refine, refine_est), *polish = strategy.stages
-    assert first == strategies.Hierarchical(max_block_perms=block_perms)
-    assert first_est == estimator == lopro.Universal(
-        train=lopro.TrainConfig(steps=steps, batch_size=128, width=width))
-    assert refine == strategies.Insertion(rounds=rounds, name='refine')
-    assert refine_est == lopro.Independent()
-    # A polish stage scored by halving to 1,050 steps at 9 <= L <= 12 only.
-    assert polish == ([search.polish_stage()] if 9 <= length <= 12 else [])
-  climb, scorer = search.polish_stage()
-  assert climb == strategies.Insertion(rounds=3, name='polish')
-  assert scorer == lopro.Halving(train=lopro.TrainConfig(steps=1050), eta=2,
-                                 rungs=3)
-  assert [steps for _, steps in scorer.plan(82)] == [150, 300, 600]
-  # Beyond L=24 the refine reads the universal run's learning curve (an
-  # Independent round would take hours on a CPU).
-  strategy, estimator = search.default_method(40)
-  (first, first_est), (refine, refine_est) = strategy.stages
-  assert first == strategies.Hierarchical(max_block_perms=120, num_starts=1)
-  assert refine == strategies.Insertion(rounds=6, name='refine')
-  # 64 wide: at L=40 a width-32 model leaves slots unlearnt.
-  assert first_est == estimator == lopro.Universal(train=lopro.TrainConfig(
-      steps=6000, batch_size=128, width=64))
-  assert refine_est == lopro.Universal(
-      train=estimator.train, num_checkpoints=3, score=lopro.scores.auc())
-  assert search.default_method(25)[0] == strategy
-  assert search.default_method(25)[1] == estimator
-  assert search.default_method(24)[1].train.width == 32
-  assert ('Hierarchical scored by Universal, then Insertion scored by '
-          'Independent') == search.describe_method(*search.default_method(13))
-  assert ('Hierarchical scored by Universal, then Insertion scored by '
-          'Independent, then Insertion scored by Halving'
-          ) == search.describe_method(*search.default_method(10))
-
-
-def test_init_picks_the_default_methods_initial_population():
-  strategy, _ = search.default_method(8, 'structured')
-  assert strategy.stages[0][0].initial == strategies.StructuredInit()
-  assert search.default_method(8, strategies.StructuredInit(block=3))[
-      0].stages[0][0].initial == strategies.StructuredInit(block=3)
-  with pytest.raises(ValueError, match="init must be 'random', "
-                     "'structured'"):
-    search.default_method(8, 'forward')
+def test_the_driver_asks_default_method_for_init():
   with pytest.raises(ValueError, match='init applies to the default method'):
     search.search_order('relu', init='structured',
                         strategy=strategies.Hierarchical())
@@ -151,7 +104,7 @@ def test_init_picks_the_default_methods_initial_population():
 
   def fake_default(length, init=None):
     asked.append((length, init))
-    return (strategies.Hierarchical(initial=search._initial(init)),
+    return (strategies.Hierarchical(initial=strategies.StructuredInit()),
             FunctionEstimator(kendall_scorer(np.arange(length))))
 
   with mock.patch.object(search, 'default_method', fake_default):

@@ -104,3 +104,31 @@ def test_bad_settings_are_refused():
   state = wrapped.init(jax.random.key(0), 8)
   with pytest.raises(ValueError, match='not the .* orders ask returned'):
     wrapped.tell(state, wrapped.ask(state)[:1], [0.0])
+
+
+def test_an_inner_eject_is_told_its_repairs_slot_losses():
+  inner = strategies.Eject(depth=1)
+  wrapped = strategies.Topological(inner, GRAPH)
+  state = wrapped.init(jax.random.key(0), 8, TARGET[None])
+  assert wrapped.wants_slot_losses(state)
+  perms = wrapped.ask(state)
+  np.testing.assert_array_equal(perms, TARGET[None])
+  with pytest.raises(ValueError, match='reads per-slot losses; none'):
+    wrapped.tell(state, perms, np.array([1.0]))
+  losses = np.zeros((1, 8))
+  losses[0, 6] = 5.0  # slot 6 costs the most: the chain moves it last
+  state = wrapped.tell(state, perms, np.array([1.0]), slot_losses=losses)
+  moved = np.array([4, 0, 1, 5, 2, 3, 7, 6])  # invalid: 7 needs 6
+  np.testing.assert_array_equal(inner.ask(state['inner']), moved[None])
+  repaired = orders.topological_repair(moved, GRAPH)
+  assert orders.is_topological(repaired, GRAPH)
+  np.testing.assert_array_equal(wrapped.ask(state), repaired[None])
+  # The repair scores better: the chain ends on the inner order, and the
+  # search on its repair.
+  state = wrapped.tell(state, repaired[None], np.array([0.5]),
+                       slot_losses=np.ones((1, 8)))
+  assert not len(wrapped.ask(state))
+  order, score = wrapped.best(state)
+  np.testing.assert_array_equal(order, repaired)
+  assert score == 0.5
+  np.testing.assert_array_equal(state['inner']['chain_scores'], [1.0, 0.5])

@@ -13,8 +13,9 @@ The inner strategy searches all orders as usual; every order it asks is
 replaced by its nearest topological sort (``lopro.orders.topological_repair``:
 a valid order stays as it is), the distinct repaired orders are asked
 instead, and each of the inner strategy's orders is told the score of its
-repair. The inner search so runs on a landscape that is flat between orders
-with the same repair, and ``best`` is the repair of its best order, valid by
+repair (and its repair's per-slot losses, for an inner ``Eject``). The inner
+search so runs on a landscape that is flat between orders with the same
+repair, and ``best`` is the repair of its best order, valid by
 construction. ``search_order`` reads ``estimator_for`` and ``stages``
 through to the inner strategy, so a ``Pipeline``'s stages keep their
 estimators.
@@ -82,14 +83,29 @@ class Topological:
   def ask(self, state: base.State) -> np.ndarray:
     return base.ask(state)
 
-  def tell(self, state: base.State, perms: np.ndarray,
-           scores: np.ndarray) -> base.State:
+  def wants_slot_losses(self, state: base.State) -> bool:
+    """Whether the inner strategy reads per-slot losses now."""
+    wants = getattr(self.strategy, 'wants_slot_losses', None)
+    return bool(wants and wants(state['inner']))
+
+  def tell(self, state: base.State, perms: np.ndarray, scores: np.ndarray,
+           slot_losses: np.ndarray | None = None) -> base.State:
+    """Tells each order the inner strategy asked its repair's score (and,
+    when it reads them, its repair's per-slot losses: a slot's loss is the
+    same slot's wherever the repair emits it)."""
     perms, scores = base.check_tell(state, perms, scores)
-    score_of = {row.tobytes(): s for row, s in zip(perms, scores)}
+    index_of = {row.tobytes(): i for i, row in enumerate(perms)}
     asked = self.strategy.ask(state['inner'])
     repaired = orders.topological_repair(asked, self.depends_on)
-    inner = self.strategy.tell(state['inner'], asked, np.array(
-        [score_of[row.tobytes()] for row in repaired]))
+    rows = np.array([index_of[row.tobytes()] for row in repaired], np.int64)
+    if self.wants_slot_losses(state):
+      if slot_losses is None:
+        raise ValueError('Topological: the inner strategy reads per-slot '
+                         'losses; none were given')
+      inner = self.strategy.tell(state['inner'], asked, scores[rows],
+                                 slot_losses=np.asarray(slot_losses)[rows])
+    else:
+      inner = self.strategy.tell(state['inner'], asked, scores[rows])
     return self._expose(dict(state, inner=inner))
 
   def best(self, state: base.State) -> tuple[np.ndarray, float]:

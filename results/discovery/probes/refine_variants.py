@@ -16,6 +16,7 @@ import sys
 import time
 
 import lopro
+from lopro import defaults
 from lopro import search as search_lib
 from lopro.strategies import pipeline
 
@@ -40,7 +41,7 @@ refine = {
 polish = None
 if variant.startswith('polish'):  # polish or polishN: the default, then
   refine = lopro.Independent()     # N (3) rounds of the default's polish
-  polish = search_lib.polish_stage(int(variant[len('polish'):] or 3))
+  polish = defaults.polish_stage(int(variant[len('polish'):] or 3))
 stages = [(strategy.stages[0][0], scorer), (refine_strategy, refine)]
 method = pipeline.Pipeline(*stages, *([polish] if polish else []))
 records = []
